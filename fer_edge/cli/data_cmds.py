@@ -1,0 +1,73 @@
+"""``fer-edge data ...``: inspect and convert datasets between the three forms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from fer_edge.data import Form, detect_form, load_dataset, save_dataset
+from fer_edge.errors import FerEdgeError
+from fer_edge.labels import EMOTIONS
+
+
+@click.group()
+def data() -> None:
+    """Read, convert, inspect and audit FER datasets (directory, Kaggle CSV, flat CSV)."""
+
+
+@data.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def info(path: Path, as_json: bool) -> None:
+    """Detect the form of PATH and print counts per class and per usage split."""
+    form = detect_form(path)
+    ds = load_dataset(path, form)
+    summary = {
+        "path": str(path),
+        "form": form.value,
+        "images": len(ds),
+        "classes": ds.class_counts(),
+        "usage": ds.usage_counts(),
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(f"{path}: {form.value} form, {len(ds)} images")
+    click.echo("per class:  " + "  ".join(f"{k} {v}" for k, v in summary["classes"].items()))
+    click.echo("per usage:  " + "  ".join(f"{k} {v}" for k, v in summary["usage"].items()))
+
+
+@data.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option("--to", "to", type=click.Choice([f.value for f in Form]), required=True, help="Form to write.")
+@click.option("--force", is_flag=True, help="Replace DST if it exists (written aside, then swapped in).")
+def convert(src: Path, dst: Path, to: str, force: bool) -> None:
+    """Convert dataset SRC (any form) to DST in the form given by --to.
+
+    CSV forms are pixel-exact; the directory form is written as lossless PNG under
+    train/ (Training) and test/ (PublicTest, PrivateTest).
+    """
+    if dst.exists() and src.resolve() == dst.resolve():
+        raise FerEdgeError(f"{dst}: is the source itself; write the conversion to another path")
+    if dst.exists() and not force:
+        raise FerEdgeError(f"{dst} already exists: choose another output or pass --force to replace it")
+    ds = load_dataset(src)
+    save_dataset(ds, dst, Form(to), force=force)
+    click.echo(f"wrote {len(ds)} images to {dst} ({to})")
+
+
+@data.command()
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option("--to", "to", type=click.Choice([f.value for f in Form]), default="dir", show_default=True)
+@click.option("-n", "--count", default=2100, show_default=True, help="Number of images (classes balanced).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--force", is_flag=True)
+def synthetic(dst: Path, to: str, count: int, seed: int, force: bool) -> None:
+    """Write the embedded synthetic dataset (drawn faces, NOT FER-2013) to DST."""
+    from fer_edge.data.synthetic import make_synthetic
+
+    save_dataset(make_synthetic(count, seed), dst, Form(to), force=force)
+    click.echo(f"wrote {count} synthetic images ({', '.join(EMOTIONS)}) to {dst} ({to}); this is not FER-2013")

@@ -1,0 +1,46 @@
+"""The one place FER-2013's label order lives; every other naming maps through it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from fer_edge.errors import FerEdgeError
+
+EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+NUM_CLASSES = len(EMOTIONS)
+USAGES: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")
+
+#: Names other datasets and tools use for the same seven classes.
+SYNONYMS: Mapping[str, str] = {
+    "anger": "angry",
+    "disgusted": "disgust",
+    "disgusting": "disgust",
+    "fearful": "fear",
+    "afraid": "fear",
+    "scared": "fear",
+    "happiness": "happy",
+    "joy": "happy",
+    "sadness": "sad",
+    "surprised": "surprise",
+    "neutrality": "neutral",
+    "calm": "neutral",
+}
+
+
+def index_of(name: str) -> int:
+    """Index in FER-2013 order of an emotion name or a known synonym (case-insensitive)."""
+    key = name.strip().lower()
+    key = SYNONYMS.get(key, key)
+    try:
+        return EMOTIONS.index(key)
+    except ValueError:
+        raise FerEdgeError(
+            f"unknown emotion {name!r}: expected one of {', '.join(EMOTIONS)} (or a synonym "
+            "such as 'anger', 'sadness'); map it with --label-map NAME=EMOTION"
+        ) from None
+
+
+def build_label_map(names: Sequence[str], overrides: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Map each dataset label name to a FER-2013 index, through synonyms and explicit overrides."""
+    overrides = {k.lower(): v for k, v in (overrides or {}).items()}
+    return {n: index_of(overrides.get(n.lower(), n)) for n in names}
