@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -31,10 +32,15 @@ def info(path: Path, as_json: bool) -> None:
         "classes": ds.class_counts(),
         "usage": ds.usage_counts(),
     }
+    if form is Form.DIR:
+        folders = Counter(Path(s).parent.parent.name if Path(s).parent.parent != path else "." for s in ds.sources)
+        summary["folders"] = dict(sorted(folders.items()))
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
     click.echo(f"{path}: {form.value} form, {len(ds)} images")
+    if "folders" in summary:
+        click.echo("per folder: " + "  ".join(f"{k}/ {v}" for k, v in summary["folders"].items()))
     click.echo("per class:  " + "  ".join(f"{k} {v}" for k, v in summary["classes"].items()))
     click.echo("per usage:  " + "  ".join(f"{k} {v}" for k, v in summary["usage"].items()))
 
