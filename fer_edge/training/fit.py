@@ -1,0 +1,200 @@
+"""The paper's training protocol: Adam, categorical cross-entropy, EarlyStopping + ReduceLROnPlateau.
+
+Data go in as arrays and are fed through ``tf.data`` (batched, prefetched; augmentation as
+Keras preprocessing layers inside the pipeline, training split only), never per-image loops.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from fer_edge.labels import NUM_CLASSES
+
+
+@dataclass
+class TrainConfig:
+    """Every number of the protocol in one place (defaults = the paper's)."""
+
+    epochs: int = 50
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    patience: int = 5  # EarlyStopping on `monitor`, restore_best_weights=True
+    lr_patience: int = 3  # ReduceLROnPlateau
+    lr_factor: float = 0.5
+    min_lr: float = 1e-5
+    augment: bool = False  # flip, small shift/rotation, brightness/contrast; training split only
+    seed: int = 0
+    verbose: int = 2
+    label_smoothing: float = 0.0
+    monitor: str = "val_loss"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class FitResult:
+    history: dict[str, list[float]]
+    best_epoch: int  # 1-based epoch whose weights were restored
+    epochs_run: int
+    seconds: float
+    seconds_per_epoch: float
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "best_epoch": self.best_epoch,
+            "epochs_run": self.epochs_run,
+            "seconds": round(self.seconds, 2),
+            "seconds_per_epoch": round(self.seconds_per_epoch, 2),
+            "config": self.config,
+        }
+
+
+def as_nhwc(x: np.ndarray, channels: int) -> np.ndarray:
+    """(N,48,48) or (N,48,48,C) pixels -> float32 (N,48,48,channels); gray is repeated to 3 channels."""
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.shape[-1] != channels:
+        if x.shape[-1] == 1:
+            x = np.repeat(x, channels, axis=-1)
+        else:
+            raise ValueError(f"cannot feed {x.shape[-1]}-channel images to a {channels}-channel model")
+    return x.astype(np.float32, copy=False)
+
+
+def augmentation() -> keras.Sequential:
+    """Face-safe augmentation: mirror, <=10% shift, <=~10 degree rotation, brightness/contrast.
+
+    Works on raw 0-255 pixels (value_range set) so the model's own Rescaling still applies.
+    """
+    layers = keras.layers
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal"),
+            layers.RandomTranslation(0.1, 0.1, fill_mode="nearest"),
+            layers.RandomRotation(0.03, fill_mode="nearest"),
+            layers.RandomBrightness(0.15, value_range=(0, 255)),
+            layers.RandomContrast(0.2),
+        ],
+        name="augment",
+    )
+
+
+def make_dataset(
+    x: np.ndarray,
+    y: np.ndarray | None,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    augment: bool = False,
+) -> tf.data.Dataset:
+    """Arrays -> batched, prefetched ``tf.data`` (one-hot labels when ``y`` is given)."""
+    if y is None:
+        ds = tf.data.Dataset.from_tensor_slices(x)
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((x, tf.one_hot(np.asarray(y, np.int64), NUM_CLASSES)))
+    if shuffle:
+        ds = ds.shuffle(min(len(x), 40_000), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augment:
+        aug = augmentation()
+        ds = ds.map(
+            lambda a, b: (tf.clip_by_value(aug(a, training=True), 0.0, 255.0), b), num_parallel_calls=tf.data.AUTOTUNE
+        )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.times: list[float] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._t = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.times.append(time.perf_counter() - self._t)
+
+
+def fit(
+    model: keras.Model,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    config: TrainConfig,
+    out_dir: Path | None = None,
+) -> FitResult:
+    """Train ``model`` in place with the protocol in ``config``; returns history and timings.
+
+    ``x`` are raw pixels 0-255, uint8 or float32, (N,48,48) or (N,48,48,C); ``y`` int labels 0-6.
+    The best weights (lowest ``monitor``) are restored at the end. With ``out_dir`` the
+    per-epoch history is written to ``out_dir/history.csv`` as training goes. The seed is set
+    here for shuffling, dropout and augmentation; call ``keras.utils.set_random_seed(seed)``
+    before building the model too, so its initial weights are reproducible.
+    """
+    keras.utils.set_random_seed(config.seed)
+    channels = int(model.input_shape[-1])
+    xt, xv = as_nhwc(x_train, channels), as_nhwc(x_val, channels)
+    train_ds = make_dataset(xt, y_train, config.batch_size, shuffle=True, seed=config.seed, augment=config.augment)
+    val_ds = make_dataset(xv, y_val, config.batch_size)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+    mode = "max" if "acc" in config.monitor else "min"
+    timer = _EpochTimer()
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.EarlyStopping(
+            monitor=config.monitor, patience=config.patience, mode=mode, restore_best_weights=True, verbose=1
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor=config.monitor,
+            factor=config.lr_factor,
+            patience=config.lr_patience,
+            min_lr=config.min_lr,
+            mode=mode,
+            verbose=1,
+        ),
+        timer,
+    ]
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        callbacks.append(keras.callbacks.CSVLogger(str(Path(out_dir) / "history.csv")))
+    start = time.perf_counter()
+    hist = model.fit(
+        train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=config.verbose
+    )
+    seconds = time.perf_counter() - start
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    monitored = history.get(config.monitor, [])
+    if monitored:
+        best = int(np.argmax(monitored) if mode == "max" else np.argmin(monitored)) + 1
+    else:
+        best = len(timer.times)
+    epochs_run = len(timer.times)
+    return FitResult(
+        history=history,
+        best_epoch=best,
+        epochs_run=epochs_run,
+        seconds=seconds,
+        seconds_per_epoch=float(np.mean(timer.times)) if timer.times else 0.0,
+        config=config.as_dict(),
+    )
+
+
+def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (N, 7) for raw pixels, batched through ``tf.data``."""
+    xs = as_nhwc(x, int(model.input_shape[-1]))
+    if len(xs) == 0:
+        return np.zeros((0, NUM_CLASSES), np.float32)
+    return np.asarray(model.predict(make_dataset(xs, None, batch_size), verbose=0), dtype=np.float32)
