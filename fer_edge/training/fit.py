@@ -34,6 +34,10 @@ class TrainConfig:
     verbose: int = 2
     label_smoothing: float = 0.0
     monitor: str = "val_loss"
+    lr_schedule: str = "plateau"  # "plateau" (ReduceLROnPlateau) or "cosine" (decay to min_lr over `epochs`)
+    warmup_epochs: int = 0  # cosine only: linear warm-up from min_lr
+    weight_decay: float = 0.0  # > 0 switches Adam to AdamW
+    checkpoint: bool = False  # with out_dir: keep the best model so far in out_dir/best.keras
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,6 +128,25 @@ class _EpochTimer(keras.callbacks.Callback):
         self.times.append(time.perf_counter() - self._t)
 
 
+def _optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """Adam (AdamW with weight decay) at a fixed rate, or on a cosine schedule with optional warm-up."""
+    if config.lr_schedule not in ("plateau", "cosine"):
+        raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', not {config.lr_schedule!r}")
+    lr: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate
+    if config.lr_schedule == "cosine":
+        warmup = config.warmup_epochs * steps_per_epoch
+        lr = keras.optimizers.schedules.CosineDecay(
+            config.min_lr if warmup else config.learning_rate,
+            decay_steps=max(1, (config.epochs - config.warmup_epochs) * steps_per_epoch),
+            alpha=config.min_lr / config.learning_rate,
+            warmup_target=config.learning_rate if warmup else None,
+            warmup_steps=warmup,
+        )
+    if config.weight_decay > 0:
+        return keras.optimizers.AdamW(lr, weight_decay=config.weight_decay)
+    return keras.optimizers.Adam(lr)
+
+
 def fit(
     model: keras.Model,
     x_train: np.ndarray,
@@ -147,7 +170,7 @@ def fit(
     train_ds = make_dataset(xt, y_train, config.batch_size, shuffle=True, seed=config.seed, augment=config.augment)
     val_ds = make_dataset(xv, y_val, config.batch_size)
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=_optimizer(config, steps_per_epoch=-(-len(xt) // config.batch_size)),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
@@ -157,19 +180,28 @@ def fit(
         keras.callbacks.EarlyStopping(
             monitor=config.monitor, patience=config.patience, mode=mode, restore_best_weights=True, verbose=1
         ),
-        keras.callbacks.ReduceLROnPlateau(
-            monitor=config.monitor,
-            factor=config.lr_factor,
-            patience=config.lr_patience,
-            min_lr=config.min_lr,
-            mode=mode,
-            verbose=1,
-        ),
         timer,
     ]
+    if config.lr_schedule == "plateau":
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=config.monitor,
+                factor=config.lr_factor,
+                patience=config.lr_patience,
+                min_lr=config.min_lr,
+                mode=mode,
+                verbose=1,
+            )
+        )
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         callbacks.append(keras.callbacks.CSVLogger(str(Path(out_dir) / "history.csv")))
+        if config.checkpoint:
+            callbacks.append(
+                keras.callbacks.ModelCheckpoint(
+                    str(Path(out_dir) / "best.keras"), monitor=config.monitor, mode=mode, save_best_only=True
+                )
+            )
     start = time.perf_counter()
     hist = model.fit(
         train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=config.verbose
