@@ -77,3 +77,47 @@ def synthetic(dst: Path, to: str, count: int, seed: int, force: bool) -> None:
 
     save_dataset(make_synthetic(count, seed), dst, Form(to), force=force)
     click.echo(f"wrote {count} synthetic images ({', '.join(EMOTIONS)}) to {dst} ({to}); this is not FER-2013")
+
+
+@data.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for audit.json and the CSV lists  [default: runs/audit/<dataset name>]",
+)
+@click.option("--near", is_flag=True, help="Also find near duplicates (perceptual hash), reported apart.")
+@click.option(
+    "--hamming",
+    type=click.IntRange(0, 32),
+    default=None,
+    help="Near-duplicate threshold in differing pHash bits (implies --near)  [default: 4]",
+)
+@click.option(
+    "--blank-std", type=float, default=None, help="Near-blank below this pixel std (grey levels)  [default: 5.0]"
+)
+@click.option("--force", is_flag=True, help="Replace the --out folder if it exists.")
+def audit(path: Path, out: Path | None, near: bool, hamming: int | None, blank_std: float | None, force: bool) -> None:
+    """Exact duplicates within and across usage splits, conflicting labels, near-blank images, class balance.
+
+    Prints a summary and writes OUT/audit.json (counts, definitions, lists), OUT/duplicates.csv
+    (every image with an exact copy, by group), OUT/near_blank.csv and, with --near,
+    OUT/near_duplicates.csv (pairs of distinct images whose perceptual hashes are close).
+    """
+    from fer_edge.atomic import check_destination
+    from fer_edge.data.audit import BLANK_STD, HAMMING, audit_dataset, format_summary, save_audit
+
+    out = out or Path("runs") / "audit" / (path.stem or "dataset")
+    check_destination(out, force)
+    ds = load_dataset(path)
+    result = audit_dataset(
+        ds,
+        near=near or hamming is not None,
+        hamming=HAMMING if hamming is None else hamming,
+        blank_std=BLANK_STD if blank_std is None else blank_std,
+    )
+    save_audit(result, out, dataset=str(path), force=force)
+    click.echo(f"{path}: audit of {len(ds):,} images")
+    click.echo(format_summary(result.summary()))
+    click.echo(f"wrote {out}/audit.json and the CSV lists of offending files")
