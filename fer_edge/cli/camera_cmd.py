@@ -19,7 +19,7 @@ from fer_edge.atomic import check_destination, write_text
 from fer_edge.errors import FerEdgeError
 from fer_edge.runtime.detector import DEFAULT_MIN_SCORE, DETECTORS
 from fer_edge.runtime.devices import DeviceProfile, load_profile
-from fer_edge.runtime.factory import describe, load_models
+from fer_edge.runtime.factory import describe, load_models, log_warnings_to_stderr
 from fer_edge.runtime.live import LiveOptions, display_available, run_live
 from fer_edge.runtime.pipeline import FramePipeline
 from fer_edge.runtime.sinks import VideoSink
@@ -115,6 +115,7 @@ def camera(
     force: bool,
 ) -> None:
     """Live emotions per face from a camera, video file or stream, with per-stage latency against 30 FPS."""
+    log_warnings_to_stderr()
     profile: DeviceProfile | None = load_profile(device) if device else None
     p = profile
     threads = _pick(threads, p and p.threads, 1)

@@ -7,7 +7,6 @@ file is reported and skipped; the exit code is 1 when any input failed. No Tenso
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import click
 
 from fer_edge.errors import FerEdgeError
 from fer_edge.runtime.detector import DEFAULT_MIN_SCORE, DETECTORS
-from fer_edge.runtime.factory import describe, load_models
+from fer_edge.runtime.factory import describe, load_models, log_warnings_to_stderr
 from fer_edge.runtime.overlay import draw_result
 from fer_edge.runtime.pipeline import FramePipeline
 from fer_edge.runtime.sinks import FORMATS, AnnotatedSink, RecordWriter, face_records
@@ -26,17 +25,6 @@ class InputsFailed(FerEdgeError):
     """Some inputs could not be read; the others were processed."""
 
     exit_code = 1
-
-
-def _warnings_to_stderr() -> None:
-    log = logging.getLogger("fer_edge")
-    if not any(getattr(h, "_fer_edge", False) for h in log.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("warning: %(message)s"))
-        handler._fer_edge = True  # type: ignore[attr-defined]
-        log.addHandler(handler)
-        log.propagate = False
-    log.setLevel(logging.WARNING)
 
 
 @click.command()
@@ -88,7 +76,7 @@ def predict(
     force: bool,
 ) -> None:
     """Emotions per face in images, folders (or globs) and video files: box, label and 7 probabilities."""
-    _warnings_to_stderr()
+    log_warnings_to_stderr()
     classifier, det = load_models(model, detector, detector_model, threads, min_score)
     click.echo(describe(classifier, det), err=True)
     pipeline = FramePipeline(det, classifier)

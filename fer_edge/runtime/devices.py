@@ -27,13 +27,15 @@ class DeviceProfile:
     path: Path
 
 
-def available_profiles(directory: Path = DEVICES_DIR) -> list[str]:
-    return sorted(p.stem for p in Path(directory).glob("*.json")) if Path(directory).is_dir() else []
+def available_profiles(directory: Path | None = None) -> list[str]:
+    folder = Path(directory) if directory is not None else DEVICES_DIR
+    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
 
 
-def load_profile(name: str, directory: Path = DEVICES_DIR) -> DeviceProfile:
+def load_profile(name: str, directory: Path | None = None) -> DeviceProfile:
     """The profile ``name``; an unknown name lists the available ones, a malformed file names its problem."""
-    path = Path(directory) / f"{name}.json"
+    directory = Path(directory) if directory is not None else DEVICES_DIR
+    path = directory / f"{name}.json"
     if "/" in name or "\\" in name or not path.is_file():
         known = available_profiles(directory)
         raise FerEdgeError(

@@ -1,7 +1,10 @@
-"""Build the classifier and detector a command line asks for, and describe them in one line."""
+"""What both commands need: the classifier and detector a command line asks for, a one-line
+description of them, and warnings shown as one line each."""
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 
 from fer_edge.runtime.classifier import EmotionClassifier, default_model_path
@@ -41,3 +44,23 @@ def describe(classifier: EmotionClassifier, detector: BlazeFaceDetector | WholeF
         f"interpreter: {info.backend} {info.backend_version}, {threads} | "
         f"model: {info.path} ({info.precision}, {w}x{h}x{info.channels}) | detector: {det}"
     )
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at the time (not the one at set-up)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+def log_warnings_to_stderr() -> None:
+    """Show the runtime's warnings (skipped files) as ``warning: ...`` lines on stderr, once."""
+    log = logging.getLogger("fer_edge")
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.WARNING)

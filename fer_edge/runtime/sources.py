@@ -7,6 +7,7 @@ images with alpha are converted to BGR here, so everything downstream sees one l
 
 from __future__ import annotations
 
+import contextlib
 import glob as globlib
 import logging
 import time
@@ -94,6 +95,21 @@ def classify_source(spec: str | int | Path) -> SourceKind:
     raise FerEdgeError(f"{text}: no such file or folder")
 
 
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """Hide OpenCV's own warnings while opening captures: a failure is reported once, as our error."""
+    logging_api = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging_api is None:
+        yield
+        return
+    previous = logging_api.getLogLevel()
+    logging_api.setLogLevel(logging_api.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        logging_api.setLogLevel(previous)
+
+
 def read_image(path: Path) -> np.ndarray | None:
     """A still image as BGR uint8, or None when it cannot be decoded."""
     data = np.fromfile(str(path), dtype=np.uint8)  # np.fromfile + imdecode also handles non-ASCII paths
@@ -173,7 +189,8 @@ class Source:
 
     def _open_camera(self) -> cv2.VideoCapture:
         index: int | str = int(self.spec) if str(self.spec).strip().isdigit() else str(self.spec)
-        cap = cv2.VideoCapture(index)
+        with _quiet_opencv():
+            cap = cv2.VideoCapture(index)
         if not cap.isOpened():
             cap.release()
             raise FerEdgeError(
@@ -191,7 +208,8 @@ class Source:
         return cap
 
     def _open_capture(self, target: str) -> cv2.VideoCapture:
-        cap = cv2.VideoCapture(target)
+        with _quiet_opencv():
+            cap = cv2.VideoCapture(target)
         if not cap.isOpened():
             cap.release()
             raise FerEdgeError(f"{target}: could not open the stream; check the URL and that it is reachable")
@@ -218,7 +236,8 @@ class Source:
             self._cap = None
 
     def _video(self, path: Path) -> Iterator[Frame]:
-        cap = cv2.VideoCapture(str(path))
+        with _quiet_opencv():
+            cap = cv2.VideoCapture(str(path))
         if not cap.isOpened():
             cap.release()
             self._fail(path, "cannot be opened as a video (corrupt or unsupported codec); skipped")
