@@ -1,0 +1,271 @@
+"""The converter's TensorFlow side, run in a child process: one function per precision.
+
+Everything here imports TensorFlow lazily: the parent only imports this module to hand
+``convert_job`` to the child. The child reads ``job.json`` from its work folder, writes one
+``<precision>.tflite`` per precision, ``reference.npy`` (Keras outputs on the verification
+images) and ``result.json``; ``progress.json`` names the step under way so the parent can say
+what the converter was doing if the process dies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fer_edge.errors import FerEdgeError
+
+PRECISIONS: tuple[str, ...] = ("float32", "float16", "dynamic", "int8")
+
+#: Agreement needed between the model and its unrolled rebuild (the same weights, other op order).
+UNROLL_TOLERANCE = 1e-5
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".part")
+    tmp.write_text(json.dumps(data, indent=2))
+    tmp.replace(path)
+
+
+class Job:
+    """The work folder the parent prepared: inputs in, results out."""
+
+    def __init__(self, work_dir: Path) -> None:
+        self.dir = Path(work_dir)
+        self.spec: dict[str, Any] = json.loads((self.dir / "job.json").read_text())
+        self.result: dict[str, Any] = {"precisions": {}}
+
+    def progress(self, stage: str, precision: str | None = None) -> None:
+        _write_json(self.dir / "progress.json", {"stage": stage, "precision": precision})
+
+    def array(self, key: str) -> np.ndarray | None:
+        name = self.spec.get(key)
+        return np.load(self.dir / name) if name else None
+
+    def save_result(self) -> None:
+        _write_json(self.dir / "result.json", self.result)
+
+
+# ----------------------------------------------------------------------------- model preparation
+
+
+def _registry_architecture(hint: str) -> str | None:
+    from fer_edge.models.registry import ARCHITECTURES
+
+    return hint if hint in ARCHITECTURES else None
+
+
+def _unrolled(model: Any, architecture: str | None, channels: int) -> tuple[Any, str]:
+    """The same weights as straight-line ops: the registry's unrolled build, else a clone with unroll=True."""
+    import keras
+
+    if architecture is not None:
+        from fer_edge.models import build_model
+
+        twin = build_model(architecture, channels, unroll=True)
+        route = f"rebuilt as {architecture} with unroll=True"
+    else:
+
+        def unroll(layer: Any) -> Any:
+            config = layer.get_config()
+            if "unroll" in config:
+                config["unroll"] = True
+            return layer.__class__.from_config(config)
+
+        try:
+            twin = keras.models.clone_model(model, clone_function=unroll)
+        except Exception as e:  # noqa: BLE001 - any failure means this model cannot be unrolled here
+            raise FerEdgeError(
+                f"its recurrent layers could not be unrolled ({type(e).__name__}: {e}); register the "
+                "architecture in fer_edge/models/registry.py or save a model card naming it"
+            ) from None
+        route = "cloned with unroll=True"
+    ours, theirs = model.get_weights(), twin.get_weights()
+    if len(ours) != len(theirs) or any(a.shape != b.shape for a, b in zip(ours, theirs)):
+        raise FerEdgeError(
+            f"its weights do not fit the {architecture or 'cloned'} architecture at {channels} channel(s); "
+            "fix the architecture named in the model card beside the .keras file"
+        )
+    twin.set_weights(ours)
+    return twin, route
+
+
+def prepare(job: Job) -> tuple[Any, np.ndarray]:
+    """Load the model, unroll recurrences, fix the batch at 1; returns the model and Keras reference outputs."""
+    import keras
+
+    spec = job.spec
+    try:
+        model = keras.models.load_model(spec["model_path"], compile=False)
+    except Exception as e:  # noqa: BLE001 - Keras raises many types for a bad file
+        raise FerEdgeError(
+            f"{spec['model_path']}: Keras could not load it ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+            "give a .keras file saved by fer-edge train or model.save()"
+        ) from None
+    out_shape = tuple(model.output_shape) if not isinstance(model.output_shape, list) else None
+    if out_shape is None or out_shape[1:] != (7,):
+        raise FerEdgeError(
+            f"{spec['model_path']}: output shape {model.output_shape} is not one 7-class vector; "
+            "fer-edge converts FER classifiers with a (N, 7) softmax output"
+        )
+    verify = job.array("verify")
+    reference = model.predict(verify, batch_size=50, verbose=0)
+    architecture = _registry_architecture(spec["architecture_hint"])
+    job.result["architecture"] = architecture or spec["architecture_hint"]
+    route = "as saved"
+    source = model
+    if spec["recurrent"]:
+        source, route = _unrolled(model, architecture, spec["channels"])
+        diff = float(np.abs(source.predict(verify, batch_size=50, verbose=0) - reference).max())
+        if diff > UNROLL_TOLERANCE:
+            raise FerEdgeError(
+                f"the unrolled rebuild disagrees with the saved model (max abs diff {diff:.2e}); "
+                "the card's architecture does not match the file"
+            )
+        route += f" (agrees to {diff:.1e})"
+    pixels = keras.Input(spec["input_shape"], batch_size=1, name="pixels")
+    fixed = keras.Model(pixels, source(pixels), name=model.name)
+    job.result["route"] = f"{route}; batch fixed at 1"
+    return fixed, reference
+
+
+# ----------------------------------------------------------------------------- one function per precision
+
+
+def _converter(model: Any) -> Any:
+    import tensorflow as tf
+
+    return tf.lite.TFLiteConverter.from_keras_model(model)
+
+
+def export_float32(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
+    return _converter(model).convert(), {}
+
+
+def export_float16(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
+    import tensorflow as tf
+
+    conv = _converter(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.target_spec.supported_types = [tf.float16]
+    return conv.convert(), {"weights": "float16, computed in float32"}
+
+
+def export_dynamic(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
+    import tensorflow as tf
+
+    conv = _converter(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    return conv.convert(), {"weights": "int8, activations float (dynamic range)"}
+
+
+def _float_op_names(content: bytes, job: Job) -> list[str]:
+    """Ops that read or write a float tensor, by the same check the parent's verification makes."""
+    from fer_edge.convert.verify import inspect_graph
+
+    probe = job.dir / "probe.tflite"
+    probe.write_bytes(content)
+    try:
+        return [op.name for op in inspect_graph(probe) if op.touches_float]
+    finally:
+        probe.unlink(missing_ok=True)
+
+
+def export_int8(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
+    """Full integer: int8 weights and activations, int8/uint8 input and output.
+
+    TensorFlow's default (MLIR) quantizer leaves a float SPLIT in an unrolled LSTM's first step
+    (the zero initial state is folded away); the legacy quantizer keeps it integer, so it is tried
+    when the first result still holds float ops.
+    """
+    import tensorflow as tf
+
+    calibration = job.array("calibration")
+    if calibration is None:
+        raise FerEdgeError("int8 needs calibration images from the training data (--calibration)")
+    io_type = {"int8": tf.int8, "uint8": tf.uint8}[job.spec["int8_io"]]
+
+    def representative() -> Any:
+        for i in range(len(calibration)):
+            yield [calibration[i : i + 1]]
+
+    def convert(new_quantizer: bool) -> bytes:
+        conv = _converter(model)
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = representative
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = io_type
+        conv.inference_output_type = io_type
+        conv.experimental_new_quantizer = new_quantizer
+        return conv.convert()
+
+    content = convert(new_quantizer=True)
+    info: dict[str, Any] = {"quantizer": "mlir", "calibration_images": len(calibration), "io": job.spec["int8_io"]}
+    floats = _float_op_names(content, job)
+    if floats:
+        job.progress("converting (legacy quantizer)", "int8")
+        retry = convert(new_quantizer=False)
+        if not _float_op_names(retry, job):
+            content, info["quantizer"] = (
+                retry,
+                f"legacy (the MLIR quantizer left float {', '.join(sorted(set(floats)))})",
+            )
+    return content, info
+
+
+EXPORTERS: dict[str, Callable[[Any, Job], tuple[bytes, dict[str, Any]]]] = {
+    "float32": export_float32,
+    "float16": export_float16,
+    "dynamic": export_dynamic,
+    "int8": export_int8,
+}
+
+
+def _export(model: Any, job: Job, precision: str) -> None:
+    """Run one exporter, timed, logging the size; failures re-raised naming the precision."""
+    job.progress("converting", precision)
+    start = time.perf_counter()
+    try:
+        content, info = EXPORTERS[precision](model, job)
+    except FerEdgeError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the converter raises ConverterError, RuntimeError, ValueError...
+        lines = [ln for ln in str(e).splitlines() if ln.strip()]
+        raise FerEdgeError(f"{precision} conversion failed: {type(e).__name__}: {lines[-1] if lines else ''}") from e
+    seconds = time.perf_counter() - start
+    (job.dir / f"{precision}.tflite").write_bytes(content)
+    job.result["precisions"][precision] = {"seconds": seconds, "size_bytes": len(content), **info}
+    print(f"fer-edge convert: {precision} {len(content)} bytes in {seconds:.1f} s", flush=True)
+    job.save_result()
+
+
+def convert_job(work_dir: str) -> None:
+    """Child-process entry (its output goes to ``child.log``): exit 0, or 1/2 with ``error.json`` written."""
+    work = Path(work_dir)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    job = Job(work)
+    try:
+        job.progress("loading the model")
+        model, reference = prepare(job)
+        np.save(work / "reference.npy", reference)
+        job.save_result()
+        for precision in job.spec["precisions"]:
+            _export(model, job, precision)
+    except FerEdgeError as e:
+        traceback.print_exc()
+        _write_json(work / "error.json", {"message": str(e)})
+        sys.stdout.flush()
+        os._exit(2)
+    except BaseException as e:  # noqa: BLE001 - report anything to the parent, which shows one line
+        traceback.print_exc()
+        _write_json(work / "error.json", {"message": f"{type(e).__name__}: {e}".splitlines()[0]})
+        sys.stdout.flush()
+        os._exit(1)
+    sys.stdout.flush()
