@@ -64,16 +64,17 @@ class FitResult:
 
 
 def as_nhwc(x: np.ndarray, channels: int) -> np.ndarray:
-    """(N,48,48) or (N,48,48,C) pixels -> float32 (N,48,48,channels); gray is repeated to 3 channels."""
+    """(N,48,48) or (N,48,48,C) pixels -> (N,48,48,1 or channels), dtype kept (uint8 stays uint8).
+
+    Gray input for a 3-channel model stays 1-channel here and is repeated per batch in the
+    pipeline, so a 3-channel copy of the whole set is never held in memory.
+    """
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., None]
-    if x.shape[-1] != channels:
-        if x.shape[-1] == 1:
-            x = np.repeat(x, channels, axis=-1)
-        else:
-            raise ValueError(f"cannot feed {x.shape[-1]}-channel images to a {channels}-channel model")
-    return x.astype(np.float32, copy=False)
+    if x.ndim != 4 or x.shape[-1] not in (1, channels):
+        raise ValueError(f"cannot feed images of shape {x.shape[1:]} to a {channels}-channel model")
+    return x
 
 
 def augmentation() -> keras.Sequential:
@@ -98,23 +99,38 @@ def make_dataset(
     x: np.ndarray,
     y: np.ndarray | None,
     batch_size: int,
+    channels: int,
     shuffle: bool = False,
     seed: int = 0,
     augment: bool = False,
 ) -> tf.data.Dataset:
-    """Arrays -> batched, prefetched ``tf.data`` (one-hot labels when ``y`` is given)."""
+    """Arrays -> batched, prefetched ``tf.data`` of float32 (B,48,48,channels) and one-hot labels."""
+    x = as_nhwc(x, channels)
+    repeat = channels // x.shape[-1]
+
+    def pixels(a: tf.Tensor) -> tf.Tensor:
+        a = tf.cast(a, tf.float32)
+        return tf.repeat(a, repeat, axis=-1) if repeat > 1 else a
+
     if y is None:
         ds = tf.data.Dataset.from_tensor_slices(x)
     else:
-        ds = tf.data.Dataset.from_tensor_slices((x, tf.one_hot(np.asarray(y, np.int64), NUM_CLASSES)))
+        ds = tf.data.Dataset.from_tensor_slices((x, np.asarray(y, np.int64)))
     if shuffle:
         ds = ds.shuffle(min(len(x), 40_000), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
-    if augment:
-        aug = augmentation()
-        ds = ds.map(
-            lambda a, b: (tf.clip_by_value(aug(a, training=True), 0.0, 255.0), b), num_parallel_calls=tf.data.AUTOTUNE
-        )
+    if y is None:
+        ds = ds.map(pixels, num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        aug = augmentation() if augment else None
+
+        def prepare(a: tf.Tensor, b: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            a = pixels(a)
+            if aug is not None:
+                a = tf.clip_by_value(aug(a, training=True), 0.0, 255.0)
+            return a, tf.one_hot(b, NUM_CLASSES)
+
+        ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -167,11 +183,12 @@ def fit(
     """
     keras.utils.set_random_seed(config.seed)
     channels = int(model.input_shape[-1])
-    xt, xv = as_nhwc(x_train, channels), as_nhwc(x_val, channels)
-    train_ds = make_dataset(xt, y_train, config.batch_size, shuffle=True, seed=config.seed, augment=config.augment)
-    val_ds = make_dataset(xv, y_val, config.batch_size)
+    train_ds = make_dataset(
+        x_train, y_train, config.batch_size, channels, shuffle=True, seed=config.seed, augment=config.augment
+    )
+    val_ds = make_dataset(x_val, y_val, config.batch_size, channels)
     model.compile(
-        optimizer=_optimizer(config, steps_per_epoch=-(-len(xt) // config.batch_size)),
+        optimizer=_optimizer(config, steps_per_epoch=-(-len(x_train) // config.batch_size)),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
         jit_compile=config.jit_compile,
@@ -228,7 +245,7 @@ def fit(
 
 def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Class probabilities (N, 7) for raw pixels, batched through ``tf.data``."""
-    xs = as_nhwc(x, int(model.input_shape[-1]))
-    if len(xs) == 0:
+    if len(x) == 0:
         return np.zeros((0, NUM_CLASSES), np.float32)
-    return np.asarray(model.predict(make_dataset(xs, None, batch_size), verbose=0), dtype=np.float32)
+    ds = make_dataset(x, None, batch_size, int(model.input_shape[-1]))
+    return np.asarray(model.predict(ds, verbose=0), dtype=np.float32)
