@@ -1,0 +1,132 @@
+"""Memory soak: 10,000 frames through the live loop (``run_live``: pipeline, tracker, smoothing, overlay,
+stage meters), printing the process RSS at the start and the end (and along the way).
+
+The frames (640x480, one face walking across) are decoded once from a video file and cycled in memory,
+so the figure is the runtime's own memory, not the video decoder's. The classifier is the shipped
+default model, else an untrained paper1-cnn int8 made with TensorFlow in a child process (so that
+TensorFlow's memory is not in the figures).
+
+    .venv/bin/python benchmarks/memory_soak.py [--frames 10000] [--every 1000] [--warmup 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from test_bench_runtime import THREADS, video_frames  # noqa: E402
+
+from fer_edge.runtime import classifier as classifier_mod  # noqa: E402
+from fer_edge.runtime.classifier import EmotionClassifier  # noqa: E402
+from fer_edge.runtime.detector import BlazeFaceDetector, DetectorOptions  # noqa: E402
+from fer_edge.runtime.live import LiveOptions, run_live  # noqa: E402
+from fer_edge.runtime.overlay import draw_result  # noqa: E402
+from fer_edge.runtime.pipeline import FramePipeline, FrameResult  # noqa: E402
+from fer_edge.runtime.smoothing import EmaSmoother  # noqa: E402
+from fer_edge.runtime.sources import Frame, SourceKind  # noqa: E402
+
+
+class CyclingSource:
+    """Quacks like ``Source`` for ``run_live``: the same decoded frames over and over, as a stream."""
+
+    kind = SourceKind.STREAM
+    fps = 30.0
+
+    def __init__(self, images: list) -> None:
+        self.images = images
+
+    def __iter__(self) -> Iterator[Frame]:
+        i = 0
+        while True:
+            # a fresh copy per frame, as a capture delivers: the overlay draws on it
+            yield Frame(self.images[i % len(self.images)].copy(), i, i / self.fps, "soak")
+            i += 1
+
+    def close(self) -> None:
+        pass
+
+
+def model_path(folder: Path) -> Path:
+    if classifier_mod.DEFAULT_MODEL.is_file():
+        return classifier_mod.DEFAULT_MODEL
+    code = (
+        "import sys; from pathlib import Path; sys.path.insert(0, 'tests'); "
+        "from conftest_runtime import make_models; "
+        f"make_models(Path({str(folder)!r}), only=('cnn-int8',))"
+    )
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, capture_output=True)
+    return folder / "cnn-int8.tflite"
+
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=10_000)
+    ap.add_argument("--every", type=int, default=1_000, help="print RSS every this many frames")
+    ap.add_argument("--warmup", type=int, default=500)
+    args = ap.parse_args()
+    proc = psutil.Process()
+    tmp = tempfile.TemporaryDirectory()
+    images = video_frames(Path(tmp.name))
+    clf = EmotionClassifier.create(model_path(Path(tmp.name)), threads=THREADS)
+    det = BlazeFaceDetector.create(DetectorOptions(num_threads=THREADS))
+    pipe = FramePipeline(det, clf, smoother=EmaSmoother())
+    info = clf.info
+    print(f"model {info.path.name} ({info.precision}) on {info.backend} {info.backend_version}, {THREADS} thread")
+
+    def draw(frame: Frame, result: FrameResult) -> None:
+        draw_result(frame.image, result, 30.0)  # the overlay too (the loop itself only draws for a window)
+
+    # warm-up, the same work: allocator pools, interpreter arenas, OpenCV buffers
+    run_live(CyclingSource(images), pipe, LiveOptions(max_frames=args.warmup, print_every_s=0), on_frame=draw)
+    gc.collect()
+    rss_start = proc.memory_info().rss
+    samples = [(0, rss_start)]
+    print(f"RSS at start (after {args.warmup} warm-up frames): {mib(rss_start)}")
+
+    def on_frame(frame: Frame, result: FrameResult) -> None:
+        draw(frame, result)
+        n = frame.index + 1
+        if n % args.every == 0:
+            rss = proc.memory_info().rss
+            samples.append((n, rss))
+            print(f"  frame {n:>6}: RSS {mib(rss)}")
+
+    t0 = time.perf_counter()
+    outcome = run_live(
+        CyclingSource(images), pipe, LiveOptions(max_frames=args.frames, print_every_s=0), on_frame=on_frame
+    )
+    wall = time.perf_counter() - t0
+    gc.collect()
+    rss_end = proc.memory_info().rss
+    faces_ok = outcome.meter.frames == args.frames
+    print(f"RSS at end after {outcome.meter.frames} frames: {mib(rss_end)} (change {mib(rss_end - rss_start)})")
+    if len(samples) > 2:  # growth over the second half, where a leak would show as a steady slope
+        half = samples[len(samples) // 2]
+        per_k = (rss_end - half[1]) / max(1, args.frames - half[0]) * 1000
+        print(f"slope over the second half: {per_k / 1024:.1f} KiB per 1000 frames")
+    print(
+        f"{outcome.meter.frames} frames in {wall:.1f} s ({outcome.meter.frames / wall:.0f} FPS); ended: {outcome.ended}"
+    )
+    print(outcome.meter.format_summary())
+    tmp.cleanup()
+    if not faces_ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
