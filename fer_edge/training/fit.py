@@ -223,7 +223,12 @@ def fit(
             )
     start = time.perf_counter()
     hist = model.fit(
-        train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=callbacks, verbose=config.verbose
+        train_ds,
+        validation_data=val_ds,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        verbose=config.verbose,
+        shuffle=False,  # tf.data shuffles (seeded) above
     )
     seconds = time.perf_counter() - start
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}

@@ -1,0 +1,1 @@
+"""Reports: per-run figures, the factorial's tables and ANOVA (pandas, statsmodels, matplotlib)."""

@@ -1,0 +1,265 @@
+"""The factorial experiment: read its definition (``train/factorial.json``), run every cell x seed.
+
+Runs live at ``OUT/runs/<data>_<arch>/seed<k>/``. A run whose ``metrics.json`` exists is done and
+skipped; a run in progress is written to a temporary sibling and renamed when complete, so a
+killed experiment resumes where it stopped without losing or redoing finished runs. Cells
+shared by several variants are trained once. After each run, the seed with the best validation
+accuracy of its cell is copied to ``OUT/runs/<cell>/best/model.keras`` (with its card).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from fer_edge.atomic import atomic_path
+from fer_edge.errors import FerEdgeError
+from fer_edge.training.datasets import DataCell
+from fer_edge.training.fit import TrainConfig
+from fer_edge.training.run import METRICS_FILE
+
+RUNS = "runs"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    factor: str
+    levels: dict[str, str]  # level name -> data cell
+    about: str = ""
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    data: list[str]
+    comparisons: list[Comparison]
+    about: str = ""
+
+
+@dataclass
+class Experiment:
+    name: str
+    seeds: int
+    split: str
+    protocol: TrainConfig
+    architectures: dict[str, str]  # short key -> registered architecture
+    data: dict[str, DataCell]
+    variants: dict[str, Variant]
+    source: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def cells(self, variants: list[str]) -> list[tuple[str, str]]:
+        """(data cell, architecture key) of the variants, in order, each once."""
+        out: list[tuple[str, str]] = []
+        for v in variants:
+            for d in self.variants[v].data:
+                for a in self.architectures:
+                    if (d, a) not in out:
+                        out.append((d, a))
+        return out
+
+
+def cell_name(data: str, arch_key: str) -> str:
+    return f"{data}_{arch_key}"
+
+
+def default_experiment_path() -> Path:
+    """``train/factorial.json`` of the source checkout, else of the current directory."""
+    repo = Path(__file__).resolve().parents[2] / "train" / "factorial.json"
+    return repo if repo.exists() else Path("train/factorial.json")
+
+
+def load_experiment(path: Path | None = None) -> Experiment:
+    path = Path(path) if path else default_experiment_path()
+    if not path.exists():
+        raise FerEdgeError(f"{path}: experiment definition not found; pass --experiment train/factorial.json")
+    try:
+        raw = json.loads(path.read_text())
+        known = {f.name for f in fields(TrainConfig)}
+        unknown = set(raw["protocol"]) - known
+        if unknown:
+            raise FerEdgeError(f"{path}: unknown protocol keys {sorted(unknown)}; known: {sorted(known)}")
+        data = {k: DataCell(name=k, **{kk: vv for kk, vv in v.items()}) for k, v in raw["data"].items()}
+        variants = {}
+        for name, v in raw["variants"].items():
+            comps = [Comparison(c["factor"], dict(c["levels"]), c.get("about", "")) for c in v.get("comparisons", [])]
+            variants[name] = Variant(name, list(v["data"]), comps, v.get("about", ""))
+        exp = Experiment(
+            name=raw.get("name", path.stem),
+            seeds=int(raw.get("seeds", 3)),
+            split=raw.get("split", "stratified"),
+            protocol=TrainConfig(**raw["protocol"]),
+            architectures=dict(raw["architectures"]),
+            data=data,
+            variants=variants,
+            source=str(path),
+            raw=raw,
+        )
+    except (KeyError, TypeError, json.JSONDecodeError) as e:
+        raise FerEdgeError(f"{path}: not a valid experiment definition ({type(e).__name__}: {e})") from None
+    for v in exp.variants.values():
+        for d in [*v.data, *(lvl for c in v.comparisons for lvl in c.levels.values())]:
+            if d not in exp.data:
+                raise FerEdgeError(f"{path}: variant {v.name!r} names data cell {d!r}, which 'data' does not define")
+    return exp
+
+
+def run_dir(out: Path, cell: str, seed: int) -> Path:
+    return Path(out) / RUNS / cell / f"seed{seed}"
+
+
+def is_done(out: Path, cell: str, seed: int) -> bool:
+    return (run_dir(out, cell, seed) / METRICS_FILE).exists()
+
+
+def _clean_partial(out: Path) -> list[Path]:
+    """Remove temporary run directories left by a killed run (they hold no finished result)."""
+    removed = []
+    for p in (Path(out) / RUNS).glob("*/.seed*.tmp"):
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+    return removed
+
+
+class _Lock:
+    """One runner per output folder: a pid file, stale when its process is gone."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = Path(out) / ".factorial.lock"
+
+    def __enter__(self) -> _Lock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            try:
+                pid = int(self.path.read_text().strip())
+                os.kill(pid, 0)
+            except (ValueError, ProcessLookupError):
+                pass  # stale
+            except PermissionError:
+                pid = -1
+            else:
+                raise FerEdgeError(
+                    f"{self.path}: another factorial (pid {pid}) is writing here; wait for it or stop it"
+                )
+        self.path.write_text(str(os.getpid()))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def update_best(out: Path, cell: str) -> dict[str, Any] | None:
+    """Copy the finished seed with the best validation accuracy of ``cell`` to ``runs/<cell>/best/``."""
+    finished = []
+    for d in sorted((Path(out) / RUNS / cell).glob("seed*")):
+        m = d / METRICS_FILE
+        if m.exists() and (d / "model.keras").exists():
+            finished.append((json.loads(m.read_text()), d))
+    if not finished:
+        return None
+    best_metrics, best_dir = max(finished, key=lambda t: (t[0]["val"]["accuracy"], -t[0]["seed"]))
+    dst = Path(out) / RUNS / cell / "best"
+    chosen = {"seed": best_metrics["seed"], "run": best_dir.name, "chosen_by": "highest validation accuracy"}
+    current = dst / "chosen.json"
+    if current.exists() and json.loads(current.read_text()) == chosen:
+        return chosen
+    with atomic_path(dst, force=True, directory=True) as tmp:
+        for name in ("model.keras", "model.json"):
+            shutil.copy2(best_dir / name, tmp / name)
+        (tmp / "chosen.json").write_text(json.dumps(chosen) + "\n")
+    return chosen
+
+
+def run_factorial(
+    exp: Experiment,
+    data_root: Path,
+    out: Path,
+    variants: list[str],
+    seeds: int | None = None,
+    csv_path: Path | None = None,
+    cache_dir: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    only: list[str] | None = None,
+    command: str = "",
+    log: Callable[[str], None] = print,
+    loader: Callable[..., Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Train every pending cell x seed (seed-major, so every cell gets a first seed early).
+
+    ``loader(cell, data_root, cache_dir, csv_path)`` returns a FerDataset (default: the real
+    loaders of ``fer_edge.training.datasets``); each data cell is loaded once, when first needed.
+    """
+    from dataclasses import replace
+
+    from fer_edge.training.datasets import load_cell
+    from fer_edge.training.run import RunSpec, train_run
+
+    unknown = [v for v in variants if v not in exp.variants]
+    if unknown:
+        raise FerEdgeError(f"unknown variant {unknown[0]!r}; {exp.source} defines {', '.join(exp.variants)}")
+    loader = loader or load_cell
+    out = Path(out)
+    cache_dir = Path(cache_dir) if cache_dir else out / ".cache"
+    n_seeds = seeds or exp.seeds
+    protocol = replace(exp.protocol, **(overrides or {}))
+    cells = exp.cells(variants)
+    if only:
+        cells = [c for c in cells if cell_name(*c) in only or c[0] in only]
+        if not cells:
+            raise FerEdgeError(f"--only {','.join(only)} matches no cell of {', '.join(variants)}")
+    plan = [(seed, d, a) for seed in range(n_seeds) for d, a in cells]
+    loaded: dict[str, Any] = {}
+    results: list[dict[str, Any]] = []
+    with _Lock(out):
+        for p in _clean_partial(out):
+            log(f"removed the unfinished run {p} (it is retrained)")
+        pending = [x for x in plan if not is_done(out, cell_name(x[1], x[2]), x[0])]
+        log(
+            f"factorial {exp.name}: variants {', '.join(variants)}; {len(cells)} cells x {n_seeds} seeds = "
+            f"{len(plan)} runs, {len(plan) - len(pending)} already done, {len(pending)} to run"
+        )
+        for i, (seed, d, a) in enumerate(plan, 1):
+            cell = cell_name(d, a)
+            target = run_dir(out, cell, seed)
+            if is_done(out, cell, seed):
+                log(f"[{i}/{len(plan)}] {cell} seed {seed}: done already, skipped")
+                results.append(json.loads((target / METRICS_FILE).read_text()))
+                continue
+            data_cell = exp.data[d]
+            if d not in loaded:
+                t = time.perf_counter()
+                loaded[d] = loader(data_cell, data_root, cache_dir, csv_path)
+                log(f"loaded data cell {d}: {len(loaded[d])} images in {time.perf_counter() - t:.1f} s")
+            log(f"[{i}/{len(plan)}] {cell} seed {seed}: training")
+            spec = RunSpec(
+                arch=exp.architectures[a],
+                channels=data_cell.channels,
+                seed=seed,
+                config=protocol,
+                split=exp.split,
+                data={
+                    "cell": d,
+                    "loader": data_cell.loader,
+                    "image_set": data_cell.images,
+                    "channels": data_cell.channels,
+                    "root": str(data_root),
+                    "csv": str(csv_path) if csv_path else None,
+                    "about": data_cell.about,
+                },
+                cell=cell,
+                command=command,
+            )
+            metrics = train_run(loaded[d], spec, target, log=log)
+            results.append(metrics)
+            chosen = update_best(out, cell)
+            log(
+                f"[{i}/{len(plan)}] {cell} seed {seed}: {metrics['seconds_total']:.0f} s for the cell run, "
+                f"{metrics['fit']['seconds_per_epoch']:.1f} s/epoch; best seed so far {chosen['seed'] if chosen else '-'}"
+            )
+    return results
