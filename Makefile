@@ -30,4 +30,6 @@ lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 bench: install
+	mkdir -p runs
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-json=runs/benchmarks.json
+	$(BIN)/python benchmarks/render.py runs/benchmarks.json -o runs/benchmarks.md
