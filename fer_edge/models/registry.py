@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import keras
 
 from fer_edge.errors import FerEdgeError
-from fer_edge.models import paper1, paper2
+from fer_edge.models import edge, paper1, paper2
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ ARCHITECTURES: dict[str, Architecture] = {
         Architecture("paper1-cnn-lstm", paper1.paper1_cnn_lstm, 1, True, "Paper 1 CNN-LSTM: Conv 32/64/128, LSTM 128"),
         Architecture("paper2-cnn", paper2.paper2_cnn, 1, False, "Paper 2 tuned CNN: 4 Conv blocks, Dense 256/512"),
         Architecture("paper2-cnn-lstm", paper2.paper2_cnn_lstm, 1, True, "Paper 2 row-sequence LSTM 128"),
+        Architecture("edge-cnn", edge.edge_cnn, 1, False, "fer-edge's edge model: residual Conv 16/32/64/128, GAP"),
     )
 }
 

@@ -1,0 +1,371 @@
+"""Recipe for fer-edge's shipped default model, ``edge-cnn``: every number of the protocol is here.
+
+Protocol: fer-edge's own ``fit`` on FER-2013 ``Training`` (minus the files whose identical pixels
+appear under two or more labels), model selection and early stopping on ``PublicTest``, scored
+once on ``PrivateTest`` at the end, through the int8 ``.tflite`` and the runtime interpreter.
+
+Run from the repository root (``train`` is a namespace package):
+
+    python -m train.edge_model train  --data /work/shared/data/fer2013 --run runs/edge
+    python -m train.edge_model report --data /work/shared/data/fer2013 --run runs/edge
+    python -m train.edge_model ship   --run runs/edge --force
+
+``train`` writes ``RUN/edge-cnn.keras`` (and keeps ``RUN/best.keras``, the best model so far, so
+an interrupted run still leaves one); ``report`` converts it to int8, scores float and int8 on
+both test splits, times the int8 invoke and writes ``train/edge/`` (metrics JSON, history CSV,
+figures); ``ship`` copies the int8 file to ``fer_edge/assets/models/default.tflite`` with its card.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import click  # noqa: E402
+import numpy as np  # noqa: E402
+
+from fer_edge.atomic import write_text  # noqa: E402
+from fer_edge.data import FerDataset, load_dataset  # noqa: E402
+from fer_edge.errors import FerEdgeError  # noqa: E402
+
+ARCHITECTURE = "edge-cnn"
+SEED = 0
+#: The training protocol (fer_edge.training.fit.TrainConfig fields).
+PROTOCOL: dict[str, Any] = {
+    "epochs": 40,  # ~60-70 min on 2 shared cores at ~90-100 s per epoch
+    "batch_size": 64,
+    "learning_rate": 2e-3,
+    "lr_schedule": "cosine",  # linear warm-up, then cosine decay to min_lr at the last epoch
+    "warmup_epochs": 2,
+    "min_lr": 1e-5,
+    "weight_decay": 5e-3,  # AdamW
+    "label_smoothing": 0.1,
+    "augment": True,  # flip, <=10 % shift, <=~11 degree rotation, brightness/contrast
+    "monitor": "val_accuracy",  # PublicTest accuracy selects the restored weights
+    "patience": 12,
+    "checkpoint": True,
+    "seed": SEED,
+    "verbose": 2,
+}
+DROP_CONFLICTING = True  # Training files whose identical pixels carry two or more labels
+CALIBRATION_SAMPLES = 500  # stratified Training images for int8 calibration
+LATENCY_WARMUP, LATENCY_INVOKES = 200, 3000  # single-image int8 invoke, one thread
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "train" / "edge"
+ASSET = REPO / "fer_edge" / "assets" / "models" / "default.tflite"
+
+
+def splits(data: Path) -> tuple[FerDataset, FerDataset, FerDataset, dict[str, Any]]:
+    """Training (conflicts dropped), PublicTest, PrivateTest, and what was dropped."""
+    from fer_edge.data.audit import conflict_mask, pixel_groups
+
+    ds = load_dataset(data)
+    train = ds.with_usage("Training")
+    public, private = ds.with_usage("PublicTest"), ds.with_usage("PrivateTest")
+    if not (len(train) and len(public) and len(private)):
+        raise FerEdgeError(f"{data}: needs Training, PublicTest and PrivateTest images (FER-2013 file prefixes)")
+    info: dict[str, Any] = {"training_files": len(train), "public_test": len(public), "private_test": len(private)}
+    if DROP_CONFLICTING:
+        groups = pixel_groups(train.images)
+        conflicting = conflict_mask(groups, train.labels)
+        info["dropped_conflicting_files"] = int(conflicting.sum())
+        info["dropped_conflicting_images"] = int(len(np.unique(groups[conflicting])))
+        train = train.subset(~conflicting)
+    info["training_used"] = len(train)
+    return train, public, private, info
+
+
+@click.group()
+def cli() -> None:
+    """Train, report and ship fer-edge's edge model."""
+
+
+@cli.command()
+@click.option("--data", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--run", "run_dir", type=click.Path(path_type=Path), default=Path("runs/edge"), show_default=True)
+@click.option("--epochs", type=int, default=None, help="Override the protocol's epochs (smoke tests only).")
+@click.option("--limit", type=int, default=None, help="Use only the first N training images (smoke tests only).")
+def train(data: Path, run_dir: Path, epochs: int | None, limit: int | None) -> None:
+    """Fit edge-cnn on Training, select on PublicTest; writes RUN/edge-cnn.keras and RUN/fit.json."""
+    import keras
+
+    from fer_edge.models import build_model
+    from fer_edge.training.fit import TrainConfig, fit
+
+    tr, public, _, info = splits(data)
+    if limit:
+        tr = tr.subset(np.random.default_rng(SEED).permutation(len(tr))[:limit])
+        info["training_used"] = len(tr)
+    config = TrainConfig(**{**PROTOCOL, **({"epochs": epochs} if epochs else {})})
+    keras.utils.set_random_seed(SEED)
+    model = build_model(ARCHITECTURE)
+    print(f"{ARCHITECTURE}: {model.count_params():,} params; data {info}; {config}", flush=True)
+    result = fit(model, tr.images, tr.labels, public.images, public.labels, config, out_dir=run_dir)
+    model.save(run_dir / f"{ARCHITECTURE}.keras")
+    summary = {
+        "architecture": ARCHITECTURE,
+        "params": model.count_params(),
+        "data": info,
+        "command": "python -m train.edge_model " + " ".join(sys.argv[1:]),
+        **result.as_dict(),
+    }
+    (run_dir / "fit.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2), flush=True)
+
+
+def trained_model(run_dir: Path) -> Path:
+    """The finished model, else the best checkpoint of an interrupted run."""
+    for name in (f"{ARCHITECTURE}.keras", "best.keras"):
+        if (run_dir / name).is_file():
+            return run_dir / name
+    raise FerEdgeError(
+        f"{run_dir}: no {ARCHITECTURE}.keras or best.keras; run `python -m train.edge_model train` first"
+    )
+
+
+def fit_record(run_dir: Path) -> dict[str, Any]:
+    """RUN/fit.json; for an unfinished run (only best.keras so far) what its history.csv says."""
+    if (run_dir / "fit.json").is_file():
+        return json.loads((run_dir / "fit.json").read_text())
+    if not (run_dir / "history.csv").is_file():
+        return {}
+    import pandas as pd
+
+    h = pd.read_csv(run_dir / "history.csv")
+    monitor = PROTOCOL["monitor"]
+    best = int(h[monitor].idxmax() if "acc" in monitor else h[monitor].idxmin())
+    return {
+        "epochs_run": len(h),
+        "best_epoch": best + 1,
+        "note": f"unfinished run: best.keras after {len(h)} of {PROTOCOL['epochs']} epochs",
+    }
+
+
+def int8_probs(path: Path, images: np.ndarray) -> np.ndarray:
+    """Single-image invokes through the runtime path (quantization handled by TfliteModel)."""
+    from fer_edge.runtime.interpreter import TfliteModel
+
+    m = TfliteModel(path, num_threads=1)
+    x = images.astype(np.float32)[..., None]
+    return np.concatenate([m.run(x[i : i + 1])[0] for i in range(len(x))])
+
+
+def invoke_latency(path: Path) -> dict[str, Any]:
+    """Median and p95 of single-image int8 invokes on one thread."""
+    from fer_edge.runtime.interpreter import TfliteModel
+
+    m = TfliteModel(path, num_threads=1)
+    x = np.zeros(m.input.shape, m.input.dtype)
+    for _ in range(LATENCY_WARMUP):
+        m.invoke_raw(x)
+    times = np.empty(LATENCY_INVOKES)
+    for i in range(LATENCY_INVOKES):
+        t = time.perf_counter()
+        m.invoke_raw(x)
+        times[i] = time.perf_counter() - t
+    return {
+        "invokes": LATENCY_INVOKES,
+        "threads": 1,
+        "backend": f"{m.backend} {m.backend_version}",
+        "median_ms": float(np.median(times) * 1e3),
+        "p95_ms": float(np.percentile(times, 95) * 1e3),
+    }
+
+
+def figures(history_csv: Path, confusion: list[list[int]], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from fer_edge.labels import EMOTIONS
+
+    h = pd.read_csv(history_csv)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, key in zip(axes, ("loss", "accuracy")):
+        ax.plot(h["epoch"] + 1, h[key], label="Training (augmented)")
+        ax.plot(h["epoch"] + 1, h[f"val_{key}"], label="PublicTest")
+        ax.set_xlabel("epoch")
+        ax.set_title(key)
+        ax.grid(alpha=0.3)
+    axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(out / "curves.png", dpi=100)
+    plt.close(fig)
+    cm = np.asarray(confusion, dtype=float)
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(5.5, 4.8))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(7), EMOTIONS, rotation=45)
+    ax.set_yticks(range(7), EMOTIONS)
+    for i in range(7):
+        for j in range(7):
+            ax.text(
+                j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=7, color="w" if norm[i, j] > 0.5 else "k"
+            )
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("edge-cnn int8, FER-2013 PrivateTest (row-normalized)")
+    fig.tight_layout()
+    fig.savefig(out / "confusion_private_int8.png", dpi=100)
+    plt.close(fig)
+
+
+@cli.command()
+@click.option("--data", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--run", "run_dir", type=click.Path(path_type=Path), default=Path("runs/edge"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=RESULTS, show_default=True)
+@click.option("--force", is_flag=True, help="Replace an existing int8 file in RUN/tflite.")
+def report(data: Path, run_dir: Path, out: Path, force: bool) -> None:
+    """Convert to int8, score float and int8 on PublicTest and (once) PrivateTest, time the invoke."""
+    import keras
+
+    from fer_edge.convert import convert_model
+    from fer_edge.metrics import classification_metrics
+    from fer_edge.models.edge import count_macs
+    from fer_edge.training.fit import predict_proba
+
+    tr, public, private, info = splits(data)
+    model_path = trained_model(run_dir)
+    model = keras.models.load_model(model_path)
+    (converted,) = convert_model(
+        model_path,
+        run_dir / "tflite",
+        ("int8",),
+        calibration=tr,
+        samples=CALIBRATION_SAMPLES,
+        int8_io="int8",
+        force=force,
+    )
+    results: dict[str, Any] = {}
+    for split, ds in (("PublicTest", public), ("PrivateTest", private)):
+        results[f"float32_{split}"] = classification_metrics(ds.labels, predict_proba(model, ds.images))
+        results[f"int8_{split}"] = classification_metrics(ds.labels, int8_probs(converted.path, ds.images))
+    fit_summary = fit_record(run_dir)
+    metrics = {
+        "architecture": ARCHITECTURE,
+        "model_file": model_path.name,
+        "params": int(model.count_params()),
+        "macs": count_macs(model),
+        "int8_file": str(converted.path),
+        "int8_size_bytes": converted.size_bytes,
+        "int8_ops": converted.op_types,
+        "int8_verification": converted.verification,
+        "int8_invoke": invoke_latency(converted.path),
+        "data": fit_summary.get("data", info),
+        "protocol": fit_summary.get("config", PROTOCOL),
+        "drop_conflicting": DROP_CONFLICTING,
+        "calibration_samples": CALIBRATION_SAMPLES,
+        "fit": {
+            k: v
+            for k, v in fit_summary.items()
+            if k in ("best_epoch", "epochs_run", "seconds", "seconds_per_epoch", "note")
+        },
+        "results": results,
+        "commands": [
+            fit_summary.get("command", f"python -m train.edge_model train --data {data} --run {run_dir}"),
+            f"python -m train.edge_model report --data {data} --run {run_dir}" + (" --force" if force else ""),
+        ],
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    if (run_dir / "history.csv").is_file():
+        shutil.copyfile(run_dir / "history.csv", out / "history.csv")
+        figures(out / "history.csv", results["int8_PrivateTest"]["confusion_matrix"], out)
+    for key in ("float32_PublicTest", "int8_PublicTest", "float32_PrivateTest", "int8_PrivateTest"):
+        r = results[key]
+        print(f"{key:<20} accuracy {100 * r['accuracy']:.2f} %  macro F1 {100 * r['macro_f1']:.2f} %")
+    inv = metrics["int8_invoke"]
+    print(
+        f"params {metrics['params']:,}  MACs {metrics['macs'] / 1e6:.1f} M  int8 {converted.size_bytes / 1024:.1f} KB  "
+        f"invoke median {inv['median_ms']:.3f} ms (p95 {inv['p95_ms']:.3f}) on 1 thread"
+    )
+
+
+@cli.command()
+@click.option("--run", "run_dir", type=click.Path(path_type=Path), default=Path("runs/edge"), show_default=True)
+@click.option("--metrics", "metrics_path", type=click.Path(path_type=Path), default=RESULTS / "metrics.json")
+@click.option("--dest", type=click.Path(path_type=Path), default=ASSET, show_default=True)
+@click.option("--force", is_flag=True, help="Replace the shipped default model.")
+def ship(run_dir: Path, metrics_path: Path, dest: Path, force: bool) -> None:
+    """Copy the reported int8 file to the package's default model and write its model card."""
+    from fer_edge.atomic import atomic_path
+    from fer_edge.model_card import ModelCard
+    from fer_edge.runtime.interpreter import TfliteModel
+
+    if not metrics_path.is_file():
+        raise FerEdgeError(f"{metrics_path}: no metrics; run `python -m train.edge_model report` first")
+    metrics = json.loads(metrics_path.read_text())
+    src = Path(metrics["int8_file"])
+    m = TfliteModel(src)
+    private, public = metrics["results"]["int8_PrivateTest"], metrics["results"]["int8_PublicTest"]
+    fit_info, data = metrics["fit"], metrics["data"]
+    card = ModelCard(
+        architecture=ARCHITECTURE,
+        input_shape=[48, 48, 1],
+        precision="int8",
+        input_dtype=m.input.dtype.name,
+        output_dtype=m.outputs[0].dtype.name,
+        training={
+            "data": "FER-2013 (Kaggle ICML 2013 challenge), directory form train/ + test/",
+            "train_split": f"Training: {data['training_used']:,} images ({data['training_files']:,} minus "
+            f"{data.get('dropped_conflicting_files', 0)} files whose identical pixels carry two or more labels, "
+            f"{data.get('dropped_conflicting_images', 0)} distinct images)",
+            "selection_split": f"PublicTest ({data['public_test']:,}): early stopping and best-epoch selection",
+            "test_split": f"PrivateTest ({data['private_test']:,}): scored once at the end",
+            "protocol": metrics["protocol"],
+            "epochs_run": fit_info.get("epochs_run"),
+            "best_epoch": fit_info.get("best_epoch"),
+            "seed": SEED,
+            "calibration": f"{metrics['calibration_samples']} stratified Training images",
+            "command": " && ".join(
+                [
+                    *metrics["commands"],
+                    f"python -m train.edge_model ship --run {run_dir}" + (" --force" if force else ""),
+                ]
+            ),
+        },
+        metrics={
+            "params": metrics["params"],
+            "macs": metrics["macs"],
+            "size_bytes": metrics["int8_size_bytes"],
+            "PrivateTest": {"accuracy": private["accuracy"], "macro_f1": private["macro_f1"], "n": private["n"]},
+            "PublicTest": {"accuracy": public["accuracy"], "macro_f1": public["macro_f1"], "n": public["n"]},
+            "PrivateTest_per_class_recall": private["per_class_recall"],
+            "float32_PrivateTest_accuracy": metrics["results"]["float32_PrivateTest"]["accuracy"],
+            "invoke_ms_median_1_thread": round(metrics["int8_invoke"]["median_ms"], 4),
+            "invoke_measured_on": "x86_64 AMD EPYC (2 shared cores), " + metrics["int8_invoke"]["backend"],
+        },
+        notes={
+            "limitations": "48x48 grayscale face crops only (the runtime detects, crops and resizes faces first); "
+            "FER-2013 labels are one annotator's guess per image and many are ambiguous or posed (its authors "
+            "put human accuracy at about 65 %); accuracy on your camera, lighting and people will differ from the "
+            "PrivateTest figure. Recall is lowest for fear, sad and disgust (see PrivateTest_per_class_recall).",
+            "bias": "Trained only on FER-2013: faces scraped from web image search, mostly frontal; its "
+            "demographic make-up was never recorded and may be skewed, and bias across age, gender or skin tone "
+            "has NOT been measured for this model. Classes are imbalanced (happy ~25 %, disgust ~1.5 % of "
+            "Training), so 'disgust' is rarely predicted. Expressions are not emotions: a label says what a face "
+            "looks like, not what a person feels. Do not use it for decisions about people.",
+            "privacy": "Runs entirely on the device: frames and faces are processed in memory and never stored "
+            "or sent anywhere unless you ask (`fer-edge camera --record`, or an output path for `predict`).",
+        },
+    )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(dest, force=force) as tmp:
+        shutil.copyfile(src, tmp)
+    card.save(dest)
+    print(
+        f"shipped {src} -> {dest} ({dest.stat().st_size / 1024:.1f} KB), PrivateTest {100 * private['accuracy']:.2f} %"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
