@@ -143,3 +143,16 @@ def test_audit_command_refuses_to_overwrite(planted, tmp_path, capsys):
     assert "already exists" in capsys.readouterr().err
     assert main(["data", "audit", str(src), "--out", str(out), "--force"]) == 0
     assert (out / "audit.json").exists() and not (out / "near_duplicates.csv").exists()
+
+
+def test_audit_of_a_form_without_usage_tags(planted, tmp_path, capsys):
+    """The paper's flat CSV carries no usage split: everything is one 'unknown' scope, no cross-split counts."""
+    src = tmp_path / "flat.csv"
+    save_dataset(planted, src, Form.FLAT_CSV)
+    out = tmp_path / "audit"
+    assert main(["data", "audit", str(src), "--out", str(out)]) == 0
+    doc = json.loads((out / "audit.json").read_text())
+    assert list(doc["exact_duplicates"]["within_usage"]) == ["unknown"]
+    assert doc["exact_duplicates"]["within_usage"]["unknown"]["redundant_copies"] == 6
+    assert doc["exact_duplicates"]["across_usage"] == {} and doc["exact_duplicates"]["test_with_copy_in_training"] == {}
+    assert "within unknown" in capsys.readouterr().out
