@@ -7,11 +7,16 @@ errors (``FerEdgeError``) become one line on stderr and exit code 2, never a tra
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
 
-from fer_edge import __version__
+# TensorFlow's C++ start-up lines (CUDA probing, oneDNN notes) are noise on a CLI; a user who
+# wants them sets TF_CPP_MIN_LOG_LEVEL themselves.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from fer_edge import __version__  # noqa: E402
 from fer_edge.errors import FerEdgeError
 
 #: command name -> "module:attribute", grouped by job in --help.

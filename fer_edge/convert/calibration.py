@@ -73,6 +73,8 @@ def _card_training_data(card: ModelCard | None) -> Path | None:
         return None
     for key in ("data", "data_path", "dataset"):
         value = card.training.get(key)
+        if isinstance(value, dict):  # `fer-edge train` records {"path": ..., "form": ...}
+            value = value.get("path")
         if isinstance(value, str) and value and Path(value).exists():
             return Path(value)
     return None
