@@ -37,6 +37,7 @@ class DataCell:
     images: str  # train (the 28,709 of train/) | all (train/ + test/, 35,887)
     channels: int
     about: str = ""
+    paper: str = ""  # the paper's format this cell stands for ("directory" / "csv"), if any
 
     def __post_init__(self) -> None:
         if self.loader not in LOADERS:

@@ -219,6 +219,13 @@ def run_factorial(
     with _Lock(out):
         for p in _clean_partial(out):
             log(f"removed the unfinished run {p} (it is retrained)")
+        if loader is load_cell:
+            from fer_edge.training.datachecks import CHECKS_FILE, ensure_data_checks
+            from fer_edge.training.datasets import ensure_kaggle_csv
+
+            if not (out / CHECKS_FILE).exists():
+                log("checking the data cells (decoders, CSV = directory, duplicates) once ...")
+            ensure_data_checks(out, data_root, csv_path or ensure_kaggle_csv(data_root, cache_dir))
         pending = [x for x in plan if not is_done(out, cell_name(x[1], x[2]), x[0])]
         log(
             f"factorial {exp.name}: variants {', '.join(variants)}; {len(cells)} cells x {n_seeds} seeds = "
