@@ -1,0 +1,123 @@
+"""``fer-edge evaluate``: Keras and TFLite models scored on the same held-out images, with a report."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.2f}"
+
+
+@click.command()
+@click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Dataset: folder of class folders, Kaggle CSV or flat CSV.",
+)
+@click.option(
+    "--usage",
+    help="Score the images with this usage tag (Training/PublicTest/PrivateTest) [default: PrivateTest when tagged].",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["train", "val", "test"]),
+    help="Score this part of a stratified 80/10/10 split instead (untagged data).",
+)
+@click.option("--split-seed", type=int, default=0, show_default=True, help="Seed of --split.")
+@click.option(
+    "--label-map",
+    "label_map",
+    multiple=True,
+    metavar="NAME=EMOTION",
+    help="Map a dataset class to a FER-2013 emotion (NAME=skip drops it); repeatable.",
+)
+@click.option(
+    "--train-data",
+    type=click.Path(path_type=Path),
+    help="Training data to check the scored images for exact copies [default: the training images of --data].",
+)
+@click.option(
+    "--latency-runs", type=int, default=200, show_default=True, help="Single-image invokes timed per model (0 = skip)."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write report.md/.csv/.json and per_class_change.png here.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing report.")
+def evaluate(
+    models: tuple[Path, ...],
+    data: Path,
+    usage: str | None,
+    split: str | None,
+    split_seed: int,
+    label_map: tuple[str, ...],
+    train_data: Path | None,
+    latency_runs: int,
+    out_dir: Path | None,
+    force: bool,
+) -> None:
+    """Score MODELS (.keras and .tflite) on the same held-out images of --data.
+
+    Each TFLite file is compared with its float model (the .keras it was converted from, when
+    given, else its float32 .tflite): accuracy, macro F1, per-class recall, top-1 agreement,
+    file size and single-image latency on one thread, with the quantization targets as pass/fail.
+
+    \b
+    Example:
+      fer-edge evaluate runs/cnn/model.keras runs/cnn/model_int8.tflite \\
+          --data data/fer2013 --usage PrivateTest --out reports/cnn
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before Keras is imported for a .keras model
+
+    from fer_edge.atomic import check_destination
+    from fer_edge.evaluation import evaluate_models, load_eval_data, parse_label_map, write_report
+    from fer_edge.evaluation.report import FILES, markdown
+
+    if out_dir is not None:
+        for name in FILES:
+            check_destination(out_dir / name, force)
+    mapping = parse_label_map(label_map)
+    eval_data = load_eval_data(data, usage, split, mapping, split_seed, train_data)
+    click.echo(f"{eval_data.description}", err=True)
+    if eval_data.missing:
+        click.echo(f"note: no images of {', '.join(eval_data.missing)} in this data", err=True)
+    if eval_data.skipped:
+        click.echo(
+            "note: skipped classes that map to no emotion: "
+            + ", ".join(f"{k} ({v})" for k, v in eval_data.skipped.items()),
+            err=True,
+        )
+    result = evaluate_models(models, eval_data, latency_runs=latency_runs)
+    command = (
+        "fer-edge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        if sys.argv and "evaluate" in sys.argv
+        else "fer-edge evaluate"
+    )
+    if out_dir is not None:
+        for path in write_report(result, out_dir, command, force=force):
+            click.echo(f"wrote {path}", err=True)
+    else:
+        click.echo(markdown(result, command, None))
+        return
+    header = f"{'model':<28} {'precision':<9} {'acc %':>7} {'Δ pp':>7} {'agree %':>8} {'KiB':>7} {'ms':>8}"
+    click.echo(header)
+    for r in result.rows:
+        delta = "n/a" if r["delta_accuracy_pp"] is None else f"{r['delta_accuracy_pp']:+.2f}"
+        ms = "n/a" if r["latency_ms"] is None else f"{r['latency_ms']:.3f}"
+        click.echo(
+            f"{r['model'][:28]:<28} {r['precision']:<9} {_pct(r['accuracy']):>7} {delta:>7} "
+            f"{_pct(r['agreement_with_float']):>8} {r['size_bytes'] / 1024:>7.0f} {ms:>8}"
+        )
+    for t in result.targets:
+        mark = {True: "PASS", False: "FAIL", None: "n/a"}[t["passed"]]
+        click.echo(f"{mark:<4}  {t['model']}: {t['target']}: {t['value'] or 'not measurable'}")

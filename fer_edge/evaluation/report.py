@@ -1,0 +1,224 @@
+"""The accuracy-after-quantization report: Markdown + CSV + JSON, and a PNG of per-class recall change."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fer_edge.atomic import check_destination, write_text
+from fer_edge.evaluation.evaluate import Evaluation
+from fer_edge.labels import EMOTIONS
+
+FILES = ("report.md", "report.csv", "report.json", "per_class_change.png")
+
+
+def _fmt(v: Any, kind: str = "") -> str:
+    if v is None:
+        return "n/a"
+    if kind == "pct":
+        return f"{100 * v:.2f} %"
+    if kind == "pp":
+        return f"{v:+.2f}"
+    if kind == "ratio":
+        return f"{v:.1%}"
+    if kind == "ms":
+        return f"{v:.3f}"
+    if kind == "x":
+        return f"{v:.2f}x"
+    if kind == "kib":
+        return f"{v / 1024:,.0f} KiB"
+    return str(v)
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _leakage(ev: Evaluation) -> str:
+    d = ev.data
+    if d.leaked is None:
+        return "Leakage: not checked (" + "; ".join(d.notes or ["no training data"]) + ")."
+    k, n = int(d.leaked.sum()), len(d.leaked)
+    return (
+        f"Leakage: {k:,} of {n:,} evaluation images ({k / max(n, 1):.1%}) have an exact pixel copy in the "
+        f"training data ({d.train_source}; identical 48x48 pixel bytes). The table gives accuracy on the full "
+        f"split and on its {n - k:,} leakage-free images."
+    )
+
+
+def markdown(ev: Evaluation, command: str, chart: str | None) -> str:
+    d = ev.data
+    out = ["# Accuracy after quantization", ""]
+    out.append(f"Data: {d.description}.")
+    if d.class_map and any(k != v for k, v in d.class_map.items()):
+        out.append("Class mapping: " + ", ".join(f"{k} -> {v}" for k, v in d.class_map.items()) + ".")
+    if d.missing:
+        out.append(f"Classes with no image here (no recall for them): {', '.join(d.missing)}.")
+    if d.skipped:
+        out.append(
+            "Skipped classes that map to no FER-2013 emotion: "
+            + ", ".join(f"{k} ({v} images)" for k, v in d.skipped.items())
+            + "."
+        )
+    out += [_leakage(ev), ""]
+    out.append(f"Command: `{command}`")
+    env = ev.environment
+    out.append(
+        f"Machine: {env.get('processor', '?')} ({env.get('machine', '?')}), TFLite backend {env.get('tflite_backend', '?')}, Python {env.get('python', '?')}."
+    )
+    out += ["", "## Results", ""]
+    out.append(
+        "Deltas are against each model's float reference (the Keras model when given). Latency: median of "
+        "single-image invokes on one thread (TFLite), the files timed in interleaved rounds on a shared CPU."
+    )
+    out.append("")
+    headers = [
+        "model",
+        "precision",
+        "size",
+        "vs float32",
+        "accuracy",
+        "leak-free acc.",
+        "macro F1",
+        "Δ acc. (pp)",
+        "agree w/ float",
+        "latency ms",
+        "speed-up vs float32",
+    ]
+    rows = [
+        [
+            r["model"],
+            r["precision"],
+            _fmt(r["size_bytes"], "kib"),
+            _fmt(r["size_vs_float32"], "ratio"),
+            _fmt(r["accuracy"], "pct"),
+            _fmt(r["accuracy_leakage_free"], "pct"),
+            _fmt(r["macro_f1"], "pct"),
+            _fmt(r["delta_accuracy_pp"], "pp"),
+            _fmt(r["agreement_with_float"], "pct"),
+            _fmt(r["latency_ms"], "ms"),
+            _fmt(r["speedup_vs_float32"], "x"),
+        ]
+        for r in ev.rows
+    ]
+    out += [_table(headers, rows), "", "## Targets", ""]
+    mark = {True: "PASS", False: "FAIL", None: "n/a"}
+    out.append(
+        _table(
+            ["model", "target", "measured", "result"],
+            [[t["model"], t["target"], t["value"] or "not measurable", mark[t["passed"]]] for t in ev.targets],
+        )
+    )
+    out += ["", "## Per-class recall (%), and change against the float model (pp)", ""]
+    headers = ["model", "precision", *EMOTIONS]
+    rows = []
+    for r in ev.rows:
+        cells = []
+        for e in EMOTIONS:
+            rec, delta = r[f"recall_{e}"], r[f"delta_recall_{e}_pp"]
+            cells.append(
+                "n/a"
+                if rec is None
+                else f"{100 * rec:.1f}" + ("" if delta is None or r["precision"] in ("keras",) else f" ({delta:+.1f})")
+            )
+        rows.append([r["model"], r["precision"], *cells])
+    out += [_table(headers, rows), ""]
+    if chart:
+        out += [f"![per-class recall change]({chart})", ""]
+    out.append(
+        "Inference path per file: " + "; ".join(f"{Path(r['file']).name}: {r['inference']}" for r in ev.rows) + "."
+    )
+    return "\n".join(out) + "\n"
+
+
+def _compared(ev: Evaluation) -> list[dict[str, Any]]:
+    """TFLite rows with a float model to compare against (not the reference itself)."""
+    return [
+        r
+        for r in ev.rows
+        if r["kind"] == "tflite"
+        and r["delta_accuracy_pp"] is not None
+        and r["reference"] != f"{r['precision']} ({Path(r['file']).name})"
+    ]
+
+
+def plot_per_class_change(ev: Evaluation, path: Path) -> None:
+    """One panel per precision: per-class recall change (pp) of each model against its float model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    compared = _compared(ev)
+    precisions = [p for p in ("float32", "float16", "dynamic", "int8") if any(r["precision"] == p for r in compared)]
+    fig, axes = plt.subplots(1, len(precisions), figsize=(4.2 * len(precisions), 3.6), sharey=True, squeeze=False)
+    models = sorted({r["model"] for r in compared})
+    width = 0.8 / max(1, len(models))
+    x = np.arange(len(EMOTIONS))
+    for ax, precision in zip(axes[0], precisions):
+        for i, model in enumerate(models):
+            row = next((r for r in compared if r["model"] == model and r["precision"] == precision), None)
+            if row is None:
+                continue
+            deltas = [
+                row[f"delta_recall_{e}_pp"] if row[f"delta_recall_{e}_pp"] is not None else np.nan for e in EMOTIONS
+            ]
+            ax.bar(x + (i - (len(models) - 1) / 2) * width, deltas, width, label=model)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xticks(x, EMOTIONS, rotation=45, ha="right")
+        ax.set_title(f"{precision} vs float model")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel("recall change (pp)")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90, format="png")
+    plt.close(fig)
+
+
+def write_report(ev: Evaluation, out_dir: Path, command: str, force: bool = False) -> list[Path]:
+    """report.md, report.csv, report.json and per_class_change.png in ``out_dir``."""
+    import pandas as pd
+
+    from fer_edge.atomic import atomic_path
+
+    out_dir = Path(out_dir)
+    for name in FILES:
+        check_destination(out_dir / name, force)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    chart_path = out_dir / "per_class_change.png"
+    chart = bool(_compared(ev))
+    if chart:
+        with atomic_path(chart_path, force=force) as tmp:
+            plot_per_class_change(ev, tmp)
+        written.append(chart_path)
+    written.append(write_text(out_dir / "report.md", markdown(ev, command, chart_path.name if chart else None)))
+    written.append(write_text(out_dir / "report.csv", pd.DataFrame(ev.rows).to_csv(index=False)))
+    d = ev.data
+    payload = {
+        "command": command,
+        "data": {
+            "description": d.description,
+            "images": len(d.dataset),
+            "class_map": d.class_map,
+            "missing_classes": d.missing,
+            "skipped_classes": d.skipped,
+            "leakage": None
+            if d.leaked is None
+            else {
+                "train_source": d.train_source,
+                "images_with_copy_in_train": int(d.leaked.sum()),
+                "method": "exact pixel copy (identical 48x48 bytes)",
+            },
+            "notes": d.notes,
+        },
+        "environment": ev.environment,
+        "rows": ev.rows,
+        "targets": ev.targets,
+    }
+    written.append(write_text(out_dir / "report.json", json.dumps(payload, indent=2) + "\n"))
+    return written
