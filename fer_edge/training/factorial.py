@@ -176,6 +176,13 @@ def update_best(out: Path, cell: str) -> dict[str, Any] | None:
     return chosen
 
 
+def _data_path(cell: DataCell, data_root: Path, csv_path: Path) -> str:
+    """The file or folder a run's images came from, as the model card records it (for calibration)."""
+    if cell.loader == "csv":
+        return str(Path(csv_path).resolve())
+    return str((Path(data_root) / "train").resolve() if cell.images == "train" else Path(data_root).resolve())
+
+
 def run_factorial(
     exp: Experiment,
     data_root: Path,
@@ -251,6 +258,7 @@ def run_factorial(
                 config=protocol,
                 split=exp.split,
                 data={
+                    "path": _data_path(data_cell, data_root, csv_path or cache_dir / "fer2013_from_directory.csv"),
                     "cell": d,
                     "loader": data_cell.loader,
                     "image_set": data_cell.images,
