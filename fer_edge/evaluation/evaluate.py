@@ -130,6 +130,8 @@ def evaluate_models(paths: Sequence[Path], data: EvalData, latency_runs: int = 2
                 if c.kind == "tflite" and float32 and float32.path in latency and lat.get("median_ms")
                 else None,
                 "inference": how[c.path],
+                "conversion": (c.card.notes.get("conversion") if c.card and c.kind == "tflite" else None),
+                "calibration": (c.card.notes.get("calibration") if c.card and c.kind == "tflite" else None),
             }
             for name in EMOTIONS:
                 r = m["per_class_recall"][name]

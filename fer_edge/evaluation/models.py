@@ -49,6 +49,12 @@ def _tflite_precision(path: Path, card: ModelCard | None, model: TfliteModel) ->
     return "float32"
 
 
+def display_name(model_path: Path) -> str:
+    """A short name for a source model: its stem, with the run folder when the stem is generic."""
+    path = Path(model_path)
+    return f"{path.parent.name}/{path.stem}" if path.stem in ("model", "best") and path.parent.name else path.stem
+
+
 def describe(path: Path) -> Candidate:
     """A Candidate for ``path`` (.keras or .tflite); FerEdgeError for anything else."""
     from fer_edge.convert.keras_file import inspect_keras
@@ -65,7 +71,7 @@ def describe(path: Path) -> Candidate:
             "keras",
             info.architecture_hint,
             info.sha256,
-            path.stem,
+            display_name(path),
             info.channels,
             path.stat().st_size,
             info.card,
@@ -82,9 +88,7 @@ def describe(path: Path) -> Candidate:
     notes = card.notes if card else {}
     source = notes.get("source_model")
     group = notes.get("source_sha256") or path.stem
-    name = Path(source).stem if source else path.stem
-    if source and Path(source).stem in ("model", "best"):  # fer-edge train writes RUN/model.keras
-        name = f"{Path(source).parent.name}/{Path(source).stem}"
+    name = display_name(Path(source)) if source else path.stem
     architecture = card.architecture if card else "?"
     return Candidate(path, "tflite", precision, architecture, group, name, channels, path.stat().st_size, card)
 

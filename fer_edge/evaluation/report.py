@@ -128,9 +128,14 @@ def markdown(ev: Evaluation, command: str, chart: str | None) -> str:
     out += [_table(headers, rows), ""]
     if chart:
         out += [f"![per-class recall change]({chart})", ""]
-    out.append(
-        "Inference path per file: " + "; ".join(f"{Path(r['file']).name}: {r['inference']}" for r in ev.rows) + "."
-    )
+    out += ["## Files", ""]
+    for r in ev.rows:
+        line = f"- `{r['file']}` ({r['size_bytes']:,} bytes): {r['inference']}"
+        if r.get("conversion"):
+            line += f"; {r['conversion']}"
+        if r.get("calibration"):
+            line += f"; calibration: {r['calibration']}"
+        out.append(line)
     return "\n".join(out) + "\n"
 
 
