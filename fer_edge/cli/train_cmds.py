@@ -12,7 +12,26 @@ from fer_edge.errors import FerEdgeError
 
 
 def _command_line() -> str:
-    return "fer-edge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    """The command as run, rebuilt from Click's parsed parameters (also right when called in-process)."""
+    ctx = click.get_current_context()
+    parts = ctx.command_path.split()
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if value is None or value == () or param.name in ("help",):
+            continue
+        if isinstance(param, click.Argument):
+            parts.append(str(value))
+            continue
+        flag = param.opts[0] if value is not False else (param.secondary_opts or [None])[0]
+        if isinstance(value, bool):
+            if value and not param.is_flag or not flag:
+                continue
+            parts.append(flag)
+        elif isinstance(value, tuple):
+            parts += [x for v in value for x in (flag, str(v))]
+        else:
+            parts += [flag, str(value)]
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 def _echo(msg: str) -> None:
