@@ -17,8 +17,11 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/fer-edge-runtime.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 VENV=${RUNTIME_VENV:-$WORK/venv}
 
+# quiet: show a step's output only when it fails
+quiet() { "$@" >>"$WORK/log" 2>&1 || { cat "$WORK/log" >&2; echo "FAIL: $*" >&2; exit 1; }; }
+
 echo "== inputs (main venv)"
-"$MAIN_PY" - "$WORK" <<'EOF'
+quiet "$MAIN_PY" - "$WORK" <<'EOF'
 import sys
 from pathlib import Path
 
@@ -33,21 +36,22 @@ work = Path(sys.argv[1])
 cv2.imwrite(str(work / "face.jpg"), face_scene((320, 240)))
 write_video(work / "walk.avi", [face_scene((200 + 4 * i, 240)) for i in range(60)], fps=30.0)
 if classifier.DEFAULT_MODEL.is_file():
-    print(f"model: the shipped default ({classifier.DEFAULT_MODEL})")
+    (work / "model-note").write_text(f"model: the shipped default ({classifier.DEFAULT_MODEL})\n")
 else:
     model = make_models(work / "models", only=("cnn-int8",))["cnn-int8"]
     (work / "model-args").write_text(f"--model\n{model}\n")
-    print(f"model: no shipped default; made {model} (paper1-cnn int8, untrained)")
+    (work / "model-note").write_text(f"model: no shipped default; made {model} (paper1-cnn int8, untrained)\n")
 EOF
+cat "$WORK/model-note"
 MODEL_ARGS=()
 if [[ -f "$WORK/model-args" ]]; then mapfile -t MODEL_ARGS <"$WORK/model-args"; fi
 
 echo "== runtime-only venv: $VENV"
 if [[ ! -x "$VENV/bin/fer-edge" ]]; then
-  "$PY" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -e '.[litert]'
-  "$VENV/bin/pip" install -q --no-deps "$DETECTOR"
+  quiet "$PY" -m venv "$VENV"
+  quiet "$VENV/bin/pip" install -q --upgrade pip
+  quiet "$VENV/bin/pip" install -q -e '.[litert]'
+  quiet "$VENV/bin/pip" install -q --no-deps "$DETECTOR"
 fi
 if "$VENV/bin/python" -c "import tensorflow" 2>/dev/null; then
   echo "FAIL: tensorflow is importable in the runtime-only venv" >&2
