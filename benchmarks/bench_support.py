@@ -17,6 +17,8 @@ FIGURES: list[str] = []
 def record(benchmark, what: str, target: str | None = None, **extra: object) -> None:
     """Attach ``extra`` to the benchmark's JSON entry and queue a printed line with its median."""
     benchmark.extra_info.update(extra)
+    if hasattr(os, "getloadavg"):
+        benchmark.extra_info["loadavg_1min"] = round(os.getloadavg()[0], 2)
     stats = getattr(benchmark, "stats", None)
     if stats is None:  # --benchmark-disable
         return

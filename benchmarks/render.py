@@ -44,6 +44,15 @@ def _per_frame_row(b: dict[str, Any]) -> list[str]:
     return row
 
 
+def _load_line(benches: list[dict[str, Any]]) -> list[str]:
+    loads = [b["extra_info"]["loadavg_1min"] for b in benches if "loadavg_1min" in b.get("extra_info", {})]
+    if not loads:
+        return []
+    return [
+        f"- 1-minute load average while measuring: {min(loads):.1f} to {max(loads):.1f} (a shared machine inflates medians)"
+    ]
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
@@ -63,6 +72,7 @@ def render(doc: dict[str, Any]) -> str:
         f"- run: {doc.get('datetime', '?')}; commit {str(commit.get('id', '?'))[:10]}"
         + (" (dirty tree)" if commit.get("dirty") else ""),
         f"- budget: {BUDGET_MS:.1f} ms per frame (30 FPS); FPS = 1000 / median; headroom = budget - median",
+        *_load_line(benches),
         "",
     ]
     for group, title in SECTIONS:
@@ -80,6 +90,24 @@ def render(doc: dict[str, Any]) -> str:
         if group == "frame":
             header.append("p50 detect / crop / classify ms")
         lines += [f"## {title}", "", *_table(header, [_per_frame_row(b) for b in rows]), ""]
+    known = {g for g, _ in SECTIONS} | {"data"}
+    others = [b for b in benches if b.get("group") not in known]
+    if others:
+        rows = []
+        for b in others:
+            st = b["stats"]
+            median = _ms(st["median"])
+            rows.append(
+                [
+                    b.get("fullname", b["name"]).split("::")[-1],
+                    f"{median:.3f}",
+                    f"{_ms(st['min']):.3f}",
+                    f"{1000.0 / median:,.0f}" if median > 0 else "-",
+                    f"{BUDGET_MS - median:+.1f} ms ({median / BUDGET_MS:.1%} used)",
+                ]
+            )
+        header = ["benchmark", "median ms", "min ms", "FPS", "headroom vs 33.3 ms"]
+        lines += ["## Other benchmarks in the run", "", *_table(header, rows), ""]
     data = [b for b in benches if b.get("group") == "data"]
     if data:
         rows = []

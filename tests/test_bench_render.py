@@ -74,3 +74,16 @@ def test_cli_writes_markdown_and_rejects_bad_json(render, tmp_path, capsys):
     src.write_text("{not json")
     assert render.main([str(src)]) == 2
     assert "not a readable pytest-benchmark JSON" in capsys.readouterr().err
+
+
+def test_benchmarks_of_other_suites_get_a_generic_table(render):
+    doc = {**DOC, "benchmarks": [*DOC["benchmarks"], _bench(None, "test_end_to_end_frame", 0.010)]}
+    doc["benchmarks"][0] = {
+        **doc["benchmarks"][0],
+        "extra_info": {**doc["benchmarks"][0]["extra_info"], "loadavg_1min": 3.5},
+    }
+    md = render.render(doc)
+    assert "## Other benchmarks in the run" in md
+    row = next(line for line in md.splitlines() if line.startswith("| test_end_to_end_frame |"))
+    assert "| 10.000 |" in row and "| 100 |" in row and "+23.3 ms" in row
+    assert "load average while measuring: 3.5 to 3.5" in md
