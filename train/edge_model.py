@@ -272,7 +272,9 @@ def report(data: Path, run_dir: Path, out: Path, force: bool) -> None:
         "results": results,
         "commands": [
             fit_summary.get("command", f"python -m train.edge_model train --data {data} --run {run_dir}"),
-            f"python -m train.edge_model report --data {data} --run {run_dir}" + (" --force" if force else ""),
+            f"python -m train.edge_model report --data {data} --run {run_dir}"
+            + ("" if out == RESULTS else f" --out {out}")
+            + (" --force" if force else ""),
         ],
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -324,12 +326,15 @@ def ship(run_dir: Path, metrics_path: Path, dest: Path, force: bool) -> None:
             "protocol": metrics["protocol"],
             "epochs_run": fit_info.get("epochs_run"),
             "best_epoch": fit_info.get("best_epoch"),
+            **({"note": fit_info["note"]} if "note" in fit_info else {}),
             "seed": SEED,
             "calibration": f"{metrics['calibration_samples']} stratified Training images",
             "command": " && ".join(
                 [
                     *metrics["commands"],
-                    f"python -m train.edge_model ship --run {run_dir}" + (" --force" if force else ""),
+                    f"python -m train.edge_model ship --run {run_dir}"
+                    + ("" if metrics_path == RESULTS / "metrics.json" else f" --metrics {metrics_path}")
+                    + (" --force" if force else ""),
                 ]
             ),
         },
