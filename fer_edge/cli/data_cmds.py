@@ -95,7 +95,10 @@ def synthetic(dst: Path, to: str, count: int, seed: int, force: bool) -> None:
     help="Near-duplicate threshold in differing pHash bits (implies --near)  [default: 4]",
 )
 @click.option(
-    "--blank-std", type=float, default=None, help="Near-blank below this pixel std (grey levels)  [default: 5.0]"
+    "--blank-std",
+    type=click.FloatRange(min=0.0),
+    default=None,
+    help="Near-blank below this pixel std (grey levels)  [default: 5.0]",
 )
 @click.option("--force", is_flag=True, help="Replace the --out folder if it exists.")
 def audit(path: Path, out: Path | None, near: bool, hamming: int | None, blank_std: float | None, force: bool) -> None:
