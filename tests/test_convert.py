@@ -238,3 +238,21 @@ def test_int8_without_any_calibration_source(capsys, tmp_path):
     build_model("paper1-cnn").save(path)  # no card: no training data to calibrate on
     code, _, err = run(capsys, "convert", path, "--int8")
     assert code == 2 and "pass --calibration TRAIN_DATA" in err
+
+
+def test_default_calibration_follows_the_cards_stratified_split():
+    from fer_edge.convert.calibration import card_training_part
+    from fer_edge.data.splits import stratified_split
+
+    ds = make_synthetic(140, seed=12)
+    train = stratified_split(ds.labels, 1).train
+    card = ModelCard(
+        "paper1-cnn",
+        [48, 48, 3],
+        training={"data": {"path": "x"}, "split": {"method": "stratified", "seed": 1, "sizes": [len(train), 14, 14]}},
+    )
+    part, label = card_training_part(ds, card, "data")
+    assert sorted(part.sources) == sorted(ds.sources[train]) and "seed 1" in label
+    card.training["split"]["sizes"] = [len(train) + 1, 14, 14]
+    with pytest.raises(FerEdgeError, match="pass --calibration"):
+        card_training_part(ds, card, "data")

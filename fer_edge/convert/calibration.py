@@ -69,15 +69,34 @@ def as_model_input(pixels: np.ndarray, channels: int, source: str) -> np.ndarray
 
 
 def _card_training_data(card: ModelCard | None) -> Path | None:
+    """The training data path a model card names (``training.data`` as a path or ``{"path": ...}``)."""
     if card is None:
         return None
     for key in ("data", "data_path", "dataset"):
         value = card.training.get(key)
-        if isinstance(value, dict):  # `fer-edge train` records {"path": ..., "form": ...}
+        if isinstance(value, dict):
             value = value.get("path")
         if isinstance(value, str) and value and Path(value).exists():
             return Path(value)
     return None
+
+
+def card_training_part(ds: FerDataset, card: ModelCard, source: str) -> tuple[FerDataset, str]:
+    """The images the card's model trained on: its recorded stratified split, else the Training usage."""
+    from fer_edge.data.splits import stratified_split
+
+    split = card.training.get("split") or {}
+    if split.get("method") != "stratified":
+        return training_part(ds, source)
+    seed = int(split.get("seed", card.training.get("seed", 0)))
+    train = stratified_split(ds.labels, seed).train
+    sizes = split.get("sizes") or []
+    if sizes and int(sizes[0]) != len(train):
+        raise FerEdgeError(
+            f"{source}: the model card's stratified split (seed {seed}) had {sizes[0]} training images but this "
+            f"data gives {len(train)}; pass --calibration with the model's training data"
+        )
+    return ds.subset(train), f"{source} (training part of the card's stratified split, seed {seed})"
 
 
 def calibration_images(
@@ -97,13 +116,14 @@ def calibration_images(
     if samples < 1:
         raise FerEdgeError(f"--samples {samples}: give at least 1 calibration image (500 is the default)")
     if source is None:
-        source = _card_training_data(card)
-        if source is None:
+        path = _card_training_data(card)
+        if path is None or card is None:
             raise FerEdgeError(
                 "int8 needs calibration images from the training data and the model card names none: "
                 "pass --calibration TRAIN_DATA (a dataset folder, CSV or .npy of 48x48 pixels)"
             )
-    if isinstance(source, (str, Path)):
+        ds, label = card_training_part(load_dataset(path), card, str(path))
+    elif isinstance(source, (str, Path)):
         path = Path(source)
         if path.suffix.lower() == ".npy":
             if not path.is_file():
