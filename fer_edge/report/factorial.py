@@ -107,7 +107,7 @@ def _table1_md(t1: pd.DataFrame, runs: pd.DataFrame) -> str:
         sub = runs[(runs.data == r.data) & (runs.arch == r.arch)] if len(runs) else runs
         row = {"cell": f"`{r.cell}`", "seeds": r.seeds}
         for k in METRICS:
-            ours = _pm(sub[k]) if len(sub) else "not run"
+            ours = _pm(sub[k]) if len(sub) else "no runs yet"
             paper = "" if np.isnan(r[f"{k}_paper"]) else f" (paper {r[f'{k}_paper']:.2f})"
             row[METRIC_LABEL[k]] = ours + paper
         out.append(row)
