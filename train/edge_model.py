@@ -357,7 +357,7 @@ def ship(run_dir: Path, metrics_path: Path, dest: Path, force: bool) -> None:
             "bias": "Trained only on FER-2013: faces scraped from web image search, mostly frontal; its "
             "demographic make-up was never recorded and may be skewed, and bias across age, gender or skin tone "
             "has NOT been measured for this model. Classes are imbalanced (happy ~25 %, disgust ~1.5 % of "
-            "Training), so 'disgust' is rarely predicted. Expressions are not emotions: a label says what a face "
+            "Training), so 'disgust' has the fewest examples to learn from. Expressions are not emotions: a label says what a face "
             "looks like, not what a person feels. Do not use it for decisions about people.",
             "privacy": "Runs entirely on the device: frames and faces are processed in memory and never stored "
             "or sent anywhere unless you ask (`fer-edge camera --record`, or an output path for `predict`).",
