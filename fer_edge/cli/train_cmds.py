@@ -57,10 +57,12 @@ def train() -> None:
 @click.option("--augment/--no-augment", default=False, show_default=True, help="Flip, shift, rotate, brightness.")
 @click.option(
     "--split",
-    type=click.Choice(["stratified", "usage"]),
+    type=click.Choice(["stratified", "usage", "grouped", "grouped-clean"]),
     default="stratified",
     show_default=True,
-    help="stratified 80/10/10 by class, or usage: train on Training, stop on PublicTest, test on PrivateTest.",
+    help="stratified 80/10/10 by class; usage: train on Training, stop on PublicTest, test on PrivateTest; "
+    "grouped: stratified 80/10/10 with exact copies kept in one split (leakage-free); "
+    "grouped-clean: grouped, and images whose copies carry different labels dropped.",
 )
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 def model_cmd(

@@ -20,12 +20,12 @@ import numpy as np
 
 from fer_edge.atomic import atomic_path
 from fer_edge.data import FerDataset
-from fer_edge.data.splits import Split, stratified_split
+from fer_edge.data.audit import duplicate_groups, pixel_groups
+from fer_edge.data.splits import Split, grouped_stratified_split, stratified_split
 from fer_edge.errors import FerEdgeError
 from fer_edge.training.fit import TrainConfig
-from fer_edge.training.leakage import copies_in, image_hashes
 
-SPLITS = ("stratified", "usage")
+SPLITS = ("stratified", "usage", "grouped", "grouped-clean")
 METRICS_FILE = "metrics.json"
 
 
@@ -47,6 +47,8 @@ def make_split(ds: FerDataset, method: str, seed: int) -> Split:
     """``stratified``: 80/10/10 by class with ``seed``; ``usage``: the dataset's own Training/PublicTest/PrivateTest."""
     if method == "stratified":
         return stratified_split(ds.labels, seed)
+    if method in ("grouped", "grouped-clean"):  # exact copies kept in one split; -clean drops conflicting labels
+        return grouped_stratified_split(ds.labels, duplicate_groups(ds), seed, drop_conflicts=method == "grouped-clean")
     if method == "usage":
         parts = [np.flatnonzero(ds.usage == u) for u in ("Training", "PublicTest", "PrivateTest")]
         if any(len(p) == 0 for p in parts):
@@ -72,13 +74,13 @@ def _versions() -> dict[str, str]:
 
 
 def _leakage(ds: FerDataset, split: Split) -> dict[str, np.ndarray]:
-    hashes = image_hashes(ds.images)
+    hashes = pixel_groups(ds.images)  # equal ids <=> identical pixels
     train_h = hashes[split.train]
     test_h = hashes[split.test]
     return {
-        "test_in_train": copies_in(test_h, train_h),
-        "test_in_train_or_val": copies_in(test_h, np.concatenate([train_h, hashes[split.val]])),
-        "val_in_train": copies_in(hashes[split.val], train_h),
+        "test_in_train": np.isin(test_h, train_h),
+        "test_in_train_or_val": np.isin(test_h, np.concatenate([train_h, hashes[split.val]])),
+        "val_in_train": np.isin(hashes[split.val], train_h),
     }
 
 
