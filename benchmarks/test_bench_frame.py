@@ -12,8 +12,8 @@ from tflite_models import PRECISIONS
 from fer_edge.models.registry import ARCHITECTURES
 from fer_edge.runtime.classifier import EmotionClassifier
 from fer_edge.runtime.detector import BlazeFaceDetector, DetectorOptions
-from fer_edge.runtime.device_report import generated_frames
 from fer_edge.runtime.pipeline import FramePipeline
+from fer_edge.runtime.scenes import generated_frames
 from fer_edge.runtime.timing import FrameTimer, StageMeter
 
 FRAMES = generated_frames(30)

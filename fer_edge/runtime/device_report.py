@@ -26,6 +26,7 @@ from fer_edge import __version__
 from fer_edge.errors import FerEdgeError
 from fer_edge.model_card import ModelCard
 from fer_edge.runtime.interpreter import TfliteModel
+from fer_edge.runtime.scenes import generated_frames
 from fer_edge.runtime.timing import BUDGET_MS
 
 PRECISIONS = ("float32", "float16", "dynamic", "int8")
@@ -128,52 +129,6 @@ def time_calls(fn: Callable[[int], object], n: int, warmup: int) -> np.ndarray:
         fn(i)
         out[i] = (time.perf_counter() - t0) * 1000.0
     return out
-
-
-# ----------------------------------------------------------------------------- generated frames
-
-
-def draw_face(img: np.ndarray, cx: int, cy: int, s: int, skin: tuple[int, int, int] = (140, 170, 215)) -> None:
-    """Draw (in place) a frontal cartoon face about ``s`` px tall at (cx, cy), which BlazeFace detects."""
-    aa, hair = cv2.LINE_AA, (30, 40, 60)
-    shade = lambda f: tuple(int(c * f) for c in skin)  # noqa: E731
-    a, b = int(0.36 * s), int(0.5 * s)
-    cv2.ellipse(img, (cx, cy - int(0.08 * s)), (int(a * 1.12), int(b * 1.05)), 0, 180, 360, hair, -1, aa)
-    cv2.rectangle(
-        img, (cx - int(0.15 * s), cy + int(0.35 * s)), (cx + int(0.15 * s), cy + int(0.75 * s)), shade(0.85), -1
-    )
-    for side in (-1, 1):
-        cv2.ellipse(img, (cx + side * a, cy), (int(0.06 * s), int(0.1 * s)), 0, 0, 360, shade(0.9), -1, aa)
-    cv2.ellipse(img, (cx, cy), (a, b), 0, 0, 360, skin, -1, aa)
-    cv2.ellipse(img, (cx, cy - int(0.32 * s)), (int(a * 0.98), int(0.2 * s)), 0, 180, 360, hair, -1, aa)
-    ey, ex = cy - int(0.06 * s), int(0.15 * s)
-    for side in (-1, 1):
-        x = cx + side * ex
-        cv2.ellipse(img, (x, ey), (int(0.075 * s), int(0.035 * s)), 0, 0, 360, (245, 245, 245), -1, aa)
-        cv2.circle(img, (x, ey), int(0.028 * s), (50, 60, 90), -1, aa)
-        cv2.circle(img, (x, ey), int(0.012 * s), (10, 10, 10), -1, aa)
-        brow = ((x - int(0.08 * s), ey - int(0.08 * s)), (x + int(0.08 * s), ey - int(0.09 * s)))
-        cv2.line(img, *brow, hair, max(2, int(0.02 * s)), aa)
-    nose = np.array([[cx, ey], [cx - int(0.05 * s), cy + int(0.14 * s)], [cx + int(0.05 * s), cy + int(0.14 * s)]])
-    cv2.polylines(img, [nose.astype(np.int32)], False, shade(0.7), 2, aa)
-    my = cy + int(0.27 * s)
-    cv2.ellipse(img, (cx, my), (int(0.12 * s), int(0.03 * s)), 0, 0, 180, (60, 60, 170), -1, aa)
-    cv2.ellipse(img, (cx, my), (int(0.12 * s), int(0.025 * s)), 0, 180, 360, (80, 80, 180), -1, aa)
-
-
-def generated_frames(count: int, width: int = 640, height: int = 480, seed: int = 0) -> list[np.ndarray]:
-    """``count`` BGR frames (at most 30 distinct, reused cyclically) with one face drifting a little
-    and sensor-like noise, so the detector and tracker see a moving scene, not one cached image."""
-    rng = np.random.default_rng(seed)
-    frames = []
-    for i in range(min(count, 30)):
-        img = np.empty((height, width, 3), np.uint8)
-        img[:] = (120, 150, 110)
-        s = int(min(width, height) * 0.42)
-        draw_face(img, width // 2 + int(12 * np.sin(i / 5)), height // 2 + int(8 * np.cos(i / 7)), s)
-        noise = rng.normal(0, 4, img.shape)
-        frames.append(np.clip(img + noise, 0, 255).astype(np.uint8))
-    return [frames[i % len(frames)] for i in range(count)]
 
 
 # ----------------------------------------------------------------------------- the classifier models
