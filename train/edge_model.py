@@ -92,7 +92,16 @@ def cli() -> None:
 @click.option("--run", "run_dir", type=click.Path(path_type=Path), default=Path("runs/edge"), show_default=True)
 @click.option("--epochs", type=int, default=None, help="Override the protocol's epochs (smoke tests only).")
 @click.option("--limit", type=int, default=None, help="Use only the first N training images (smoke tests only).")
-def train(data: Path, run_dir: Path, epochs: int | None, limit: int | None) -> None:
+@click.option(
+    "--init",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Start from this trained edge-cnn .keras (a second cosine cycle, a warm restart) instead of random weights.",
+)
+@click.option("--learning-rate", type=float, default=None, help="Override the protocol's peak learning rate.")
+def train(
+    data: Path, run_dir: Path, epochs: int | None, limit: int | None, init: Path | None, learning_rate: float | None
+) -> None:
     """Fit edge-cnn on Training, select on PublicTest; writes RUN/edge-cnn.keras and RUN/fit.json."""
     import keras
 
@@ -103,9 +112,13 @@ def train(data: Path, run_dir: Path, epochs: int | None, limit: int | None) -> N
     if limit:
         tr = tr.subset(np.random.default_rng(SEED).permutation(len(tr))[:limit])
         info["training_used"] = len(tr)
-    config = TrainConfig(**{**PROTOCOL, **({"epochs": epochs} if epochs else {})})
+    overrides = {"epochs": epochs, "learning_rate": learning_rate}
+    config = TrainConfig(**{**PROTOCOL, **{k: v for k, v in overrides.items() if v is not None}})
     keras.utils.set_random_seed(SEED)
     model = build_model(ARCHITECTURE)
+    if init is not None:
+        model.set_weights(keras.models.load_model(init, compile=False).get_weights())
+        info["initialised_from"] = str(init)
     print(f"{ARCHITECTURE}: {model.count_params():,} params; data {info}; {config}", flush=True)
     result = fit(model, tr.images, tr.labels, public.images, public.labels, config, out_dir=run_dir)
     model.save(run_dir / f"{ARCHITECTURE}.keras")
