@@ -41,3 +41,15 @@ def test_grouped_splits_leak_nothing(with_copies, method):
 def test_unknown_split_is_a_user_error(with_copies):
     with pytest.raises(FerEdgeError, match="grouped"):
         make_split(with_copies, "random", seed=0)
+
+
+def test_evaluation_scores_the_grouped_test_part(with_copies, tmp_path):
+    """`fer-edge evaluate --split test --split-method grouped` takes the same images training held out."""
+    from fer_edge.data import Form, save_dataset
+    from fer_edge.evaluation import load_eval_data
+
+    path = save_dataset(with_copies, tmp_path / "d.csv", Form.CSV)
+    ev = load_eval_data(path, split="test", seed=0, split_method="grouped")
+    assert "grouped" in ev.description
+    assert len(ev.dataset) == len(make_split(with_copies, "grouped", seed=0).test)
+    assert ev.leaked is not None and not ev.leaked.any()

@@ -33,6 +33,13 @@ def _pct(v: float | None) -> str:
 )
 @click.option("--split-seed", type=int, default=0, show_default=True, help="Seed of --split.")
 @click.option(
+    "--split-method",
+    type=click.Choice(["stratified", "grouped", "grouped-clean"]),
+    default="stratified",
+    show_default=True,
+    help="How --split is drawn; grouped keeps exact copies in one part (the split `fer-edge train --split grouped` used).",
+)
+@click.option(
     "--label-map",
     "label_map",
     multiple=True,
@@ -60,6 +67,7 @@ def evaluate(
     usage: str | None,
     split: str | None,
     split_seed: int,
+    split_method: str,
     label_map: tuple[str, ...],
     train_data: Path | None,
     latency_runs: int,
@@ -87,7 +95,7 @@ def evaluate(
         for name in FILES:
             check_destination(out_dir / name, force)
     mapping = parse_label_map(label_map)
-    eval_data = load_eval_data(data, usage, split, mapping, split_seed, train_data)
+    eval_data = load_eval_data(data, usage, split, mapping, split_seed, train_data, split_method)
     click.echo(f"{eval_data.description}", err=True)
     if eval_data.missing:
         click.echo(f"note: no images of {', '.join(eval_data.missing)} in this data", err=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fer_edge.data.dataset import FerDataset
 from fer_edge.errors import FerEdgeError
 
 
@@ -96,3 +97,31 @@ def grouped_stratified_split(
     if drop_conflicts:
         method += f" (conflicting-label groups dropped: {int((~keep).sum())} images)"
     return Split(idx[where == 0], idx[where == 1], idx[where == 2], seed, method)
+
+
+SPLIT_METHODS = ("stratified", "usage", "grouped", "grouped-clean")
+
+
+def split_dataset(ds: FerDataset, method: str, seed: int) -> Split:
+    """The train/val/test split every command offers, by name.
+
+    ``stratified``: 80/10/10 by class; ``usage``: the dataset's own Training/PublicTest/PrivateTest;
+    ``grouped``: stratified 80/10/10 with exact pixel copies kept in one split (leakage-free);
+    ``grouped-clean``: grouped, and the images whose copies carry different labels left out.
+    """
+    from fer_edge.data.audit import duplicate_groups
+
+    if method == "stratified":
+        return stratified_split(ds.labels, seed)
+    if method in ("grouped", "grouped-clean"):
+        return grouped_stratified_split(ds.labels, duplicate_groups(ds), seed, drop_conflicts=method == "grouped-clean")
+    if method == "usage":
+        parts = [np.flatnonzero(ds.usage == u) for u in ("Training", "PublicTest", "PrivateTest")]
+        if any(len(p) == 0 for p in parts):
+            raise FerEdgeError(
+                f"--split usage needs Training, PublicTest and PrivateTest images; this dataset has "
+                f"{ds.usage_counts()}. Use --split stratified, or give the whole FER-2013 (train/ and test/, "
+                "or the Kaggle CSV)"
+            )
+        return Split(parts[0], parts[1], parts[2], seed, "usage")
+    raise FerEdgeError(f"unknown split {method!r}; choose one of {', '.join(SPLIT_METHODS)}")

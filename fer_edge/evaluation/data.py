@@ -149,10 +149,10 @@ def load_mapped(
 
 
 def _select(
-    ds: FerDataset, usage: str | None, split: str | None, seed: int, path: Path
+    ds: FerDataset, usage: str | None, split: str | None, seed: int, path: Path, split_method: str = "stratified"
 ) -> tuple[np.ndarray, np.ndarray | None, str, Callable[[str], bool]]:
     """(evaluation index, training index or None, description, which usage tags the selection takes)."""
-    from fer_edge.data.splits import stratified_split
+    from fer_edge.data.splits import split_dataset
 
     tags = set(ds.usage.tolist())
     if usage and split:
@@ -160,9 +160,9 @@ def _select(
     if split:
         if split not in EVAL_SPLITS:
             raise FerEdgeError(f"--split {split!r}: choose one of {', '.join(EVAL_SPLITS)}")
-        parts = stratified_split(ds.labels, seed)
+        parts = split_dataset(ds, split_method, seed)
         index = {"train": parts.train, "val": parts.val, "test": parts.test}[split]
-        return index, parts.train, f"the {split} part of a stratified 80/10/10 split (seed {seed})", _any
+        return index, parts.train, f"the {split} part of a {split_method} 80/10/10 split (seed {seed})", _any
     train = np.flatnonzero(ds.usage == "Training")
     if usage:
         index = np.flatnonzero(ds.usage == usage)
@@ -193,6 +193,7 @@ def load_eval_data(
     label_map: Mapping[str, str | None] | None = None,
     seed: int = 0,
     train_data: Path | None = None,
+    split_method: str = "stratified",
 ) -> EvalData:
     """The evaluation images of ``path`` (default: PrivateTest when tagged), mapped and checked for leakage.
 
@@ -203,7 +204,7 @@ def load_eval_data(
 
     label_map = dict(label_map or {})
     ds, class_map, skipped = load_mapped(Path(path), label_map)
-    index, train_index, what, takes = _select(ds, usage, split, seed, Path(path))
+    index, train_index, what, takes = _select(ds, usage, split, seed, Path(path), split_method)
     skipped_here = {name: sum(map(takes, tags)) for name, tags in skipped.items()}
     data = ds.subset(index)
     notes = []

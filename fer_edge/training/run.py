@@ -20,12 +20,11 @@ import numpy as np
 
 from fer_edge.atomic import atomic_path
 from fer_edge.data import FerDataset
-from fer_edge.data.audit import duplicate_groups, pixel_groups
-from fer_edge.data.splits import Split, grouped_stratified_split, stratified_split
-from fer_edge.errors import FerEdgeError
+from fer_edge.data.audit import pixel_groups
+from fer_edge.data.splits import SPLIT_METHODS, Split, split_dataset
 from fer_edge.training.fit import TrainConfig
 
-SPLITS = ("stratified", "usage", "grouped", "grouped-clean")
+SPLITS = SPLIT_METHODS
 METRICS_FILE = "metrics.json"
 
 
@@ -44,21 +43,8 @@ class RunSpec:
 
 
 def make_split(ds: FerDataset, method: str, seed: int) -> Split:
-    """``stratified``: 80/10/10 by class with ``seed``; ``usage``: the dataset's own Training/PublicTest/PrivateTest."""
-    if method == "stratified":
-        return stratified_split(ds.labels, seed)
-    if method in ("grouped", "grouped-clean"):  # exact copies kept in one split; -clean drops conflicting labels
-        return grouped_stratified_split(ds.labels, duplicate_groups(ds), seed, drop_conflicts=method == "grouped-clean")
-    if method == "usage":
-        parts = [np.flatnonzero(ds.usage == u) for u in ("Training", "PublicTest", "PrivateTest")]
-        if any(len(p) == 0 for p in parts):
-            counts = ds.usage_counts()
-            raise FerEdgeError(
-                f"--split usage needs Training, PublicTest and PrivateTest images; this dataset has {counts}. "
-                "Use --split stratified, or give the whole FER-2013 (train/ and test/, or the Kaggle CSV)"
-            )
-        return Split(parts[0], parts[1], parts[2], seed, "usage")
-    raise FerEdgeError(f"unknown split {method!r}; choose one of {', '.join(SPLITS)}")
+    """See ``fer_edge.data.splits.split_dataset``."""
+    return split_dataset(ds, method, seed)
 
 
 def _versions() -> dict[str, str]:
