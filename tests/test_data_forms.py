@@ -94,3 +94,19 @@ def test_block_boundaries_keep_row_numbers():
     with pytest.raises(RowError) as info:
         parse_int_rows("\n".join(rows).encode(), 4)
     assert info.value.row == 1500
+
+
+def test_synthetic_is_the_default_dataset_name(tmp_path, monkeypatch):
+    """'synthetic' names the embedded generated set wherever a dataset path is asked for."""
+    from fer_edge.data import SYNTHETIC
+    from fer_edge.data.synthetic import make_synthetic
+
+    monkeypatch.chdir(tmp_path)
+    assert detect_form(SYNTHETIC) is Form.SYNTHETIC
+    ds = load_dataset(SYNTHETIC)
+    np.testing.assert_array_equal(ds.images, make_synthetic().images)
+    with pytest.raises(FerEdgeError, match="embedded"):
+        save_dataset(ds, tmp_path / "x", Form.SYNTHETIC)
+    (tmp_path / "synthetic").mkdir()  # a real folder of that name wins
+    with pytest.raises(FerEdgeError, match="emotion subfolders"):
+        detect_form(SYNTHETIC)

@@ -19,8 +19,9 @@ def _pct(v: float | None) -> str:
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
-    required=True,
-    help="Dataset: folder of class folders, Kaggle CSV or flat CSV.",
+    default="synthetic",
+    show_default=True,
+    help="Dataset: folder of class folders, Kaggle CSV or flat CSV; 'synthetic' is the embedded set (NOT FER-2013).",
 )
 @click.option(
     "--usage",

@@ -46,7 +46,14 @@ def train() -> None:
 
 @train.command("model")
 @click.option("--arch", required=True, help="Architecture name (see `fer-edge models`).")
-@click.option("--data", "data_path", required=True, type=click.Path(path_type=Path), help="Dataset: folder or CSV.")
+@click.option(
+    "--data",
+    "data_path",
+    default="synthetic",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Dataset: folder or CSV; 'synthetic' is the embedded generated set (NOT FER-2013).",
+)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder to create.")
 @click.option(
     "--channels", type=click.IntRange(1, 3), default=None, help="Input channels (default: the architecture's)."

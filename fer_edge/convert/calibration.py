@@ -76,7 +76,7 @@ def _card_training_data(card: ModelCard | None) -> Path | None:
         value = card.training.get(key)
         if isinstance(value, dict):
             value = value.get("path")
-        if isinstance(value, str) and value and Path(value).exists():
+        if value == "synthetic" or (isinstance(value, str) and value and Path(value).exists()):
             return Path(value)
     return None
 

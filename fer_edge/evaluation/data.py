@@ -138,9 +138,11 @@ def _remap_codes(ds: FerDataset, label_map: Mapping[str, str | None], path: Path
 def load_mapped(
     path: Path, label_map: Mapping[str, str | None]
 ) -> tuple[FerDataset, dict[str, str], dict[str, list[str]]]:
-    from fer_edge.data import load_dataset
+    from fer_edge.data import SYNTHETIC, load_dataset
 
     path = Path(path)
+    if str(path) == SYNTHETIC and not path.exists():
+        return _remap_codes(load_dataset(path), label_map, path)
     if not path.exists():
         raise FerEdgeError(f"{path}: no such file or folder; give a dataset folder or CSV")
     if path.is_dir():
