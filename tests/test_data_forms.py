@@ -10,7 +10,7 @@ from fer_edge.data.pixels import RowError, parse_int_rows
 from fer_edge.errors import FerEdgeError
 
 
-@pytest.mark.parametrize("form", list(Form))
+@pytest.mark.parametrize("form", [Form.DIR, Form.CSV, Form.FLAT_CSV])
 def test_round_trip_is_pixel_exact(tmp_path, synthetic_small, form):
     dst = tmp_path / ("out" if form is Form.DIR else "out.csv")
     save_dataset(synthetic_small, dst, form)

@@ -48,7 +48,13 @@ def info(path: Path, as_json: bool) -> None:
 @data.command()
 @click.argument("src", type=click.Path(path_type=Path))
 @click.argument("dst", type=click.Path(path_type=Path))
-@click.option("--to", "to", type=click.Choice([f.value for f in Form]), required=True, help="Form to write.")
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice([f.value for f in Form if f is not Form.SYNTHETIC]),
+    required=True,
+    help="Form to write.",
+)
 @click.option("--force", is_flag=True, help="Replace DST if it exists (written aside, then swapped in).")
 def convert(src: Path, dst: Path, to: str, force: bool) -> None:
     """Convert dataset SRC (any form) to DST in the form given by --to.
@@ -67,7 +73,13 @@ def convert(src: Path, dst: Path, to: str, force: bool) -> None:
 
 @data.command()
 @click.argument("dst", type=click.Path(path_type=Path))
-@click.option("--to", "to", type=click.Choice([f.value for f in Form]), default="dir", show_default=True)
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice([f.value for f in Form if f is not Form.SYNTHETIC]),
+    default="dir",
+    show_default=True,
+)
 @click.option("-n", "--count", default=2100, show_default=True, help="Number of images (classes balanced).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--force", is_flag=True)
