@@ -396,7 +396,10 @@ def _account(runs: pd.DataFrame, exp: Experiment, results_dir: Path) -> list[str
             "- *Our CSV*: no original Kaggle CSV was available, so it was written from the directory's JPEGs "
             f"(accurate decode); it holds {'exactly the same images and labels' if ce.get('same_image_label_pairs') else 'NOT the same images'} "
             "as the directory. The paper's CSV held the original pixels, before the JPEG compression of the "
-            "directory version, a difference this reproduction cannot include."
+            "directory version, a difference this reproduction cannot include. Through fer-edge's own readers "
+            "the two formats are therefore pixel-identical and a format effect would be zero by construction; "
+            "the controlled format comparison reads the directory with Keras' loader, so what it can detect is "
+            "TensorFlow's JPEG decoding plus the different row order (the same seed draws a different split)."
         )
     if dup:
         out.append(
