@@ -572,7 +572,7 @@ def build_report(results_dir: Path, exp: Experiment, out_dir: Path | None = None
         "## Data leakage: test images with an exact copy in training",
         "",
         "FER-2013 holds exact pixel copies; a random split of the pooled images lets copies of test images "
-        "into the training split. Counted here per run by SHA-1 of each test image's pixels against the "
+        "into the training split. Counted here per run by exact pixel equality of each test image against the "
         "training split of the same run (exact copies only; near-duplicates are not counted), with "
         "accuracy on the full test split and on its leakage-free part (test images without a copy in "
         "training). **The paper did not measure this.**",

@@ -16,7 +16,7 @@ import numpy as np
 
 from fer_edge.atomic import write_text
 from fer_edge.data import Form, load_dataset
-from fer_edge.training.leakage import image_hashes
+from fer_edge.data.audit import pixel_groups
 
 CHECKS_FILE = "data_checks.json"
 
@@ -44,7 +44,9 @@ def data_checks(data_root: Path, csv_path: Path) -> dict[str, Any]:
         "fraction_of_images_differing": float((diff > 0).any(axis=(1, 2)).mean()) if diff is not None else None,
     }
     csv = load_dataset(csv_path, Form.CSV)
-    h_dir, h_csv = image_hashes(a.astype(np.uint8)), image_hashes(csv.images)
+    # one id per distinct picture (equal ids <=> identical pixels) over both sets at once
+    ids = pixel_groups(np.concatenate([a.astype(np.uint8), csv.images]))
+    h_dir, h_csv = ids[: len(a)], ids[len(a) :]
     labels_dir = np.concatenate([d.labels for d in exact])
     out["csv_equals_directory"] = {
         "rows": len(csv),

@@ -135,7 +135,7 @@ def train_run(
             "val": {k: classification_metrics(ds.labels[split.val], val_probs)[k] for k in ("accuracy", "macro_f1")},
             "test": test,
             "leakage": {
-                "method": "SHA-1 of the image's pixels (exact copies only)",
+                "method": "exact pixel equality (fer_edge.data.audit.pixel_groups; exact copies only)",
                 "test_images": int(len(leak)),
                 "test_with_copy_in_train": int(leak.sum()),
                 "test_with_copy_in_train_or_val": int(leaks["test_in_train_or_val"].sum()),
