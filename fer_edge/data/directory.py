@@ -26,23 +26,29 @@ def is_directory_form(root: Path) -> bool:
     return bool(subdirs & set(SPLIT_FOLDERS)) or bool(subdirs & set(EMOTIONS))
 
 
-def _class_folders(root: Path) -> list[Path]:
-    """The emotion folders under ROOT, or under ROOT/train, ROOT/test, ... when those exist."""
-    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+def class_folders(root: Path) -> list[tuple[Path, str]]:
+    """(class folder, its split folder's name or "") under ROOT, or under ROOT/train, ROOT/test, ...
+    when those exist; folder names are not checked here."""
+    subdirs = sorted(p for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith("."))
     splits = [p for p in subdirs if p.name.lower() in SPLIT_FOLDERS]
-    parents = splits or [root]
-    folders = []
-    for parent in parents:
-        for d in sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            try:
-                index_of(d.name)
-            except FerEdgeError:
-                raise FerEdgeError(
-                    f"{d}: unknown class folder {d.name!r}; expected one of {', '.join(EMOTIONS)} "
-                    "(rename it, or remove it from the dataset)"
-                ) from None
-            folders.append(d)
-    return folders
+    if not splits:
+        return [(d, "") for d in subdirs]
+    return [
+        (d, s.name) for s in splits for d in sorted(p for p in s.iterdir() if p.is_dir() and not p.name.startswith("."))
+    ]
+
+
+def image_names(folder: Path, strict: bool = True) -> list[str]:
+    """Image file names in ``folder``, sorted; ``strict`` makes any other file an error, else it is ignored."""
+    with os.scandir(folder) as it:
+        names = sorted(e.name for e in it if e.is_file() and not e.name.startswith("."))
+    for name in names:
+        if strict and not name.lower().endswith(IMAGE_SUFFIXES):
+            raise FerEdgeError(
+                f"{folder / name}: not an image file (expected {', '.join(IMAGE_SUFFIXES)}); "
+                "move it out of the class folder"
+            )
+    return [n for n in names if n.lower().endswith(IMAGE_SUFFIXES)]
 
 
 def _read_image(path: Path) -> np.ndarray:
@@ -70,23 +76,15 @@ def usage_from_name(name: str, split_folder: str) -> str:
     return {"train": "Training"}.get(split_folder.lower(), "")
 
 
-def load_directory(root: Path) -> FerDataset:
-    root = Path(root)
-    entries: list[tuple[Path, int, str]] = []
-    for folder in _class_folders(root):
-        label = index_of(folder.name)
-        split = folder.parent.name if folder.parent != root else ""
-        with os.scandir(folder) as it:
-            names = sorted(e.name for e in it if e.is_file() and not e.name.startswith("."))
-        for name in names:
-            path = folder / name
-            if not name.lower().endswith(IMAGE_SUFFIXES):
-                raise FerEdgeError(
-                    f"{path}: not an image file (expected {', '.join(IMAGE_SUFFIXES)}); move it out of the class folder"
-                )
-            entries.append((path, label, usage_from_name(name, split)))
+def read_class_folders(folders: list[tuple[Path, int, str]], strict: bool = True) -> FerDataset | None:
+    """Every image of the given (class folder, label, split folder name) triples; None when there is none."""
+    entries = [
+        (folder / name, label, usage_from_name(name, split))
+        for folder, label, split in folders
+        for name in image_names(folder, strict)
+    ]
     if not entries:
-        raise FerEdgeError(f"{root}: no images found; expected ROOT/<emotion>/*.jpg or ROOT/train/<emotion>/*.jpg")
+        return None
     # Sequential on purpose: a 48x48 JPEG decodes in ~30 us, less than a thread pool's hand-off.
     images = [_read_image(e[0]) for e in entries]
     return FerDataset(
@@ -95,6 +93,23 @@ def load_directory(root: Path) -> FerDataset:
         np.array([e[2] for e in entries], dtype=object),
         np.array([str(e[0]) for e in entries], dtype=object),
     )
+
+
+def load_directory(root: Path) -> FerDataset:
+    root = Path(root)
+    folders = []
+    for folder, split in class_folders(root):
+        try:
+            folders.append((folder, index_of(folder.name), split))
+        except FerEdgeError:
+            raise FerEdgeError(
+                f"{folder}: unknown class folder {folder.name!r}; expected one of {', '.join(EMOTIONS)} "
+                "(rename it, or remove it from the dataset)"
+            ) from None
+    ds = read_class_folders(folders)
+    if ds is None:
+        raise FerEdgeError(f"{root}: no images found; expected ROOT/<emotion>/*.jpg or ROOT/train/<emotion>/*.jpg")
+    return ds
 
 
 def save_directory(ds: FerDataset, dst: Path, force: bool = False) -> Path:

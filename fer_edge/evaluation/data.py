@@ -8,7 +8,6 @@ nothing is reported and its images skipped; a class with no image is reported, n
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,19 +48,6 @@ def parse_label_map(items: Sequence[str]) -> dict[str, str | None]:
     return mapping
 
 
-def _class_folders(root: Path) -> list[tuple[Path, str]]:
-    """(folder, split folder name) for every class folder under ROOT or ROOT/<train|test|...>."""
-    from fer_edge.data.directory import SPLIT_FOLDERS
-
-    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    splits = [p for p in subdirs if p.name.lower() in SPLIT_FOLDERS]
-    if not splits:
-        return [(d, "") for d in subdirs]
-    return [
-        (d, s.name) for s in splits for d in sorted(p for p in s.iterdir() if p.is_dir() and not p.name.startswith("."))
-    ]
-
-
 def _map_name(name: str, label_map: Mapping[str, str | None]) -> int | None:
     key = name.strip().lower()
     if key in label_map:
@@ -78,35 +64,25 @@ def load_directory_mapped(
 ) -> tuple[FerDataset, dict[str, str], dict[str, list[str]]]:
     """A class-folder dataset whose folder names may be anything; unmapped folders are skipped
     (returned as class name -> the usage tag of each skipped image)."""
-    from fer_edge.data.directory import IMAGE_SUFFIXES, _read_image, usage_from_name
+    from fer_edge.data.directory import class_folders, image_names, read_class_folders, usage_from_name
 
-    images, labels, usage, sources = [], [], [], []
+    kept: list[tuple[Path, int, str]] = []
     class_map: dict[str, str] = {}
     skipped: dict[str, list[str]] = {}
-    for folder, split in _class_folders(root):
-        with os.scandir(folder) as it:
-            names = sorted(e.name for e in it if e.is_file() and e.name.lower().endswith(IMAGE_SUFFIXES))
+    for folder, split in class_folders(root):
         label = _map_name(folder.name, label_map)
         if label is None:
+            names = image_names(folder, strict=False)
             skipped.setdefault(folder.name, []).extend(usage_from_name(n, split) for n in names)
             continue
         class_map[folder.name] = EMOTIONS[label]
-        for name in names:
-            images.append(_read_image(folder / name))
-            labels.append(label)
-            usage.append(usage_from_name(name, split))
-            sources.append(str(folder / name))
-    if not images:
+        kept.append((folder, label, split))
+    ds = read_class_folders(kept, strict=False)
+    if ds is None:
         raise FerEdgeError(
             f"{root}: no images in a class folder that maps to a FER-2013 emotion "
             f"(skipped: {', '.join(skipped) or 'none'}); map folders with --label-map NAME=EMOTION"
         )
-    ds = FerDataset(
-        np.stack(images),
-        np.array(labels, np.int64),
-        np.array(usage, dtype=object),
-        np.array(sources, dtype=object),
-    )
     return ds, class_map, skipped
 
 
