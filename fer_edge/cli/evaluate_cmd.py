@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -86,7 +85,6 @@ def evaluate(
       fer-edge evaluate runs/cnn/model.keras runs/cnn/model_int8.tflite \\
           --data data/fer2013 --usage PrivateTest --out reports/cnn
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before Keras is imported for a .keras model
 
     from fer_edge.atomic import check_destination
     from fer_edge.evaluation import evaluate_models, load_eval_data, parse_label_map, write_report
