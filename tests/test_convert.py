@@ -100,8 +100,36 @@ def test_every_precision_converts_and_verifies(converted, name):
     assert "QUANTIZE" not in int8.op_types and "DEQUANTIZE" not in int8.op_types
     assert "Training usage" in int8.card.notes["calibration"]  # from the card's training data, not test data
     assert sizes["int8"] < 0.4 * sizes["float32"] and sizes["float16"] < 0.6 * sizes["float32"]
+    assert sizes["int8"] <= 0.30 * sizes["float32"]  # issue #4's size target, both architectures
+    for r in results:
+        assert tensor_names(r.path) == {""}, r.precision  # stripped by default
+    dense = "per-tensor" if name == "paper1-cnn-lstm" else "per-channel"
+    assert f"dense_quantization {dense}" in int8.card.notes["conversion"]
     if name == "paper1-cnn-lstm":
         assert "unroll=True" in int8.card.notes["conversion"]
+        assert "LOGISTIC" in int8.op_types and int8.op_types["FULLY_CONNECTED"] <= 18  # one input projection
+
+
+def tensor_names(path: Path) -> set[str]:
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model(str(path))
+    return {(t.name or b"").decode() for t in model.subgraphs[0].tensors}
+
+
+def test_keep_names_and_per_channel_dense_are_options(workspace, converted, capsys, tmp_path):
+    """--keep-names keeps tensor names; per-channel LSTM kernels cost size, which is why auto is per-tensor."""
+    model = workspace["models"]["paper1-cnn-lstm"]
+    code, out, err = run(
+        capsys, "convert", model, "--int8", "--keep-names", "--dense-quantization", "per-channel", "--out", tmp_path
+    )
+    assert code == 0, err
+    produced = tmp_path / "paper1-cnn-lstm_int8.tflite"
+    assert len(tensor_names(produced)) > 100
+    card = ModelCard.load(produced)
+    assert "dense_quantization per-channel" in card.notes["conversion"] and "stripped" not in card.notes["conversion"]
+    default = next(r for r in converted["paper1-cnn-lstm"] if r.precision == "int8")
+    assert produced.stat().st_size > default.size_bytes + 30_000
 
 
 def test_cli_uint8_io_table_and_force(workspace, capsys, tmp_path):

@@ -70,6 +70,14 @@ def results_table(results: list, keras_size: int) -> str:
 )
 @click.option("--samples", type=int, default=500, show_default=True, help="Calibration images (stratified by class).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the calibration sample.")
+@click.option(
+    "--dense-quantization",
+    type=click.Choice(["auto", "per-channel", "per-tensor"]),
+    default="auto",
+    show_default=True,
+    help="int8/dynamic scales of Dense and LSTM kernels; auto = per-tensor for CNN-LSTMs, per-channel otherwise.",
+)
+@click.option("--keep-names", is_flag=True, help="Keep tensor names in the files (bigger; handy in Netron).")
 @click.option("--force", is_flag=True, help="Replace existing output files.")
 def convert(
     model: Path,
@@ -82,6 +90,8 @@ def convert(
     calibration: Path | None,
     samples: int,
     seed: int,
+    dense_quantization: str,
+    keep_names: bool,
     force: bool,
 ) -> None:
     """Convert MODEL (.keras) to TFLite, one verified file per precision, each with a model card.
@@ -108,6 +118,8 @@ def convert(
             int8_io=int8_io,
             force=force,
             seed=seed,
+            keep_names=keep_names,
+            dense_quantization=dense_quantization,
         )
     except VerificationError as e:
         click.echo(results_table(e.results, model.stat().st_size), err=True)

@@ -27,6 +27,7 @@ from fer_edge.labels import EMOTIONS
 from fer_edge.model_card import ModelCard
 
 INT8_IO = ("int8", "uint8")
+DENSE_QUANTIZATION = ("auto", "per-channel", "per-tensor")
 log = logging.getLogger(__name__)
 
 
@@ -116,6 +117,8 @@ def convert_model(
     force: bool = False,
     seed: int = 0,
     timeout: float | None = None,
+    keep_names: bool = False,
+    dense_quantization: str = "auto",
 ) -> list[ConvertedModel]:
     """Convert ``model_path`` to each precision, verify every file, then write them all.
 
@@ -123,9 +126,16 @@ def convert_model(
     written only when every file passed verification (``VerificationError`` otherwise), and an
     existing output is replaced only with ``force``. The TensorFlow converter runs in a child
     process: a crash there is a ``FerEdgeError`` naming the precision, never a dead caller.
+
+    Tensor names are stripped unless ``keep_names``. ``dense_quantization`` (int8 and dynamic):
+    ``auto`` quantizes Dense/LSTM kernels per tensor in recurrent models and per channel otherwise.
     """
     wanted = _check_request(precisions, int8_io)
+    if dense_quantization not in DENSE_QUANTIZATION:
+        raise FerEdgeError(f"--dense-quantization {dense_quantization!r}: choose {', '.join(DENSE_QUANTIZATION)}")
     info = inspect_keras(Path(model_path))
+    if dense_quantization == "auto":
+        dense_quantization = "per-tensor" if info.recurrent else "per-channel"
     out_dir = Path(out_dir) if out_dir is not None else info.path.parent
     stem = info.path.stem
     targets = {p: out_dir / output_name(stem, p, int8_io) for p in wanted}
@@ -148,6 +158,8 @@ def convert_model(
             "input_shape": list(info.input_shape),
             "precisions": wanted,
             "int8_io": int8_io,
+            "strip_names": not keep_names,
+            "dense_quantization": dense_quantization,
             "verify": "verify.npy",
             "calibration": "calibration.npy" if calib is not None else None,
         }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from fer_edge.models.unrolled_lstm import lstm
+
 
 def paper1_cnn(channels: int = 3, dropout: float = 0.5, num_classes: int = 7) -> keras.Model:
     """Rescaling, Conv 16/32/64 (same) each + MaxPool, Flatten 2,304, Dense 128, Dropout, Dense 7.
@@ -36,7 +38,7 @@ def paper1_cnn_lstm(channels: int = 1, unroll: bool = False, num_classes: int = 
         x = layers.MaxPooling2D()(x)
     x = layers.Flatten()(x)
     x = layers.Reshape((16, 128))(x)
-    x = layers.LSTM(128, unroll=unroll)(x)
+    x = lstm(128, unroll)(x)
     x = layers.Dense(64, activation="relu")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="paper1_cnn_lstm")

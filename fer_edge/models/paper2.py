@@ -6,6 +6,7 @@ import keras
 from keras import layers
 
 from fer_edge.errors import FerEdgeError
+from fer_edge.models.unrolled_lstm import lstm
 
 
 def paper2_cnn(channels: int = 1, num_classes: int = 7) -> keras.Model:
@@ -33,6 +34,6 @@ def paper2_cnn_lstm(channels: int = 1, unroll: bool = False, num_classes: int = 
     x = layers.Rescaling(1.0 / 255)(inputs)
     x = layers.Reshape((48, 48))(x)
     x = layers.TimeDistributed(layers.Dense(64, activation="relu"))(x)
-    x = layers.LSTM(128, unroll=unroll)(x)
+    x = lstm(128, unroll)(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="paper2_cnn_lstm")
