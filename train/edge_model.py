@@ -99,8 +99,15 @@ def cli() -> None:
     help="Start from this trained edge-cnn .keras (a second cosine cycle, a warm restart) instead of random weights.",
 )
 @click.option("--learning-rate", type=float, default=None, help="Override the protocol's peak learning rate.")
+@click.option("--arch", default=ARCHITECTURE, show_default=True, help="Registered edge architecture to train.")
 def train(
-    data: Path, run_dir: Path, epochs: int | None, limit: int | None, init: Path | None, learning_rate: float | None
+    data: Path,
+    run_dir: Path,
+    epochs: int | None,
+    limit: int | None,
+    init: Path | None,
+    learning_rate: float | None,
+    arch: str,
 ) -> None:
     """Fit edge-cnn on Training, select on PublicTest; writes RUN/edge-cnn.keras and RUN/fit.json."""
     import keras
@@ -115,15 +122,17 @@ def train(
     overrides = {"epochs": epochs, "learning_rate": learning_rate}
     config = TrainConfig(**{**PROTOCOL, **{k: v for k, v in overrides.items() if v is not None}})
     keras.utils.set_random_seed(SEED)
-    model = build_model(ARCHITECTURE)
+    model = build_model(arch)
     if init is not None:
         model.set_weights(keras.models.load_model(init, compile=False).get_weights())
         info["initialised_from"] = str(init)
-    print(f"{ARCHITECTURE}: {model.count_params():,} params; data {info}; {config}", flush=True)
+    print(f"{arch}: {model.count_params():,} params; data {info}; {config}", flush=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "started.json").write_text(json.dumps({"architecture": arch, "argv": sys.argv[1:]}) + "\n")
     result = fit(model, tr.images, tr.labels, public.images, public.labels, config, out_dir=run_dir)
-    model.save(run_dir / f"{ARCHITECTURE}.keras")
+    model.save(run_dir / f"{arch}.keras")
     summary = {
-        "architecture": ARCHITECTURE,
+        "architecture": arch,
         "params": model.count_params(),
         "data": info,
         "command": "python -m train.edge_model " + " ".join(sys.argv[1:]),
@@ -133,14 +142,21 @@ def train(
     print(json.dumps(summary, indent=2), flush=True)
 
 
+def run_architecture(run_dir: Path) -> str:
+    """The architecture a run trained (RUN/fit.json, or started.json while it runs; else the recipe's default)."""
+    for name in ("fit.json", "started.json"):
+        if (run_dir / name).is_file():
+            return json.loads((run_dir / name).read_text()).get("architecture", ARCHITECTURE)
+    return ARCHITECTURE
+
+
 def trained_model(run_dir: Path) -> Path:
     """The finished model, else the best checkpoint of an interrupted run."""
-    for name in (f"{ARCHITECTURE}.keras", "best.keras"):
+    arch = run_architecture(run_dir)
+    for name in (f"{arch}.keras", "best.keras"):
         if (run_dir / name).is_file():
             return run_dir / name
-    raise FerEdgeError(
-        f"{run_dir}: no {ARCHITECTURE}.keras or best.keras; run `python -m train.edge_model train` first"
-    )
+    raise FerEdgeError(f"{run_dir}: no {arch}.keras or best.keras; run `python -m train.edge_model train` first")
 
 
 def fit_record(run_dir: Path) -> dict[str, Any]:
@@ -192,7 +208,7 @@ def invoke_latency(path: Path) -> dict[str, Any]:
     }
 
 
-def figures(history_csv: Path, confusion: list[list[int]], out: Path) -> None:
+def figures(history_csv: Path, confusion: list[list[int]], out: Path, arch: str = ARCHITECTURE) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -226,7 +242,7 @@ def figures(history_csv: Path, confusion: list[list[int]], out: Path) -> None:
             )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title("edge-cnn int8, FER-2013 PrivateTest (row-normalized)")
+    ax.set_title(f"{arch} int8, FER-2013 PrivateTest (row-normalized)")
     fig.tight_layout()
     fig.savefig(out / "confusion_private_int8.png", dpi=100)
     plt.close(fig)
@@ -264,7 +280,7 @@ def report(data: Path, run_dir: Path, out: Path, force: bool) -> None:
         results[f"int8_{split}"] = classification_metrics(ds.labels, int8_probs(converted.path, ds.images))
     fit_summary = fit_record(run_dir)
     metrics = {
-        "architecture": ARCHITECTURE,
+        "architecture": run_architecture(run_dir),
         "model_file": model_path.name,
         "params": int(model.count_params()),
         "macs": count_macs(model),
@@ -294,7 +310,7 @@ def report(data: Path, run_dir: Path, out: Path, force: bool) -> None:
     write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     if (run_dir / "history.csv").is_file():
         shutil.copyfile(run_dir / "history.csv", out / "history.csv")
-        figures(out / "history.csv", results["int8_PrivateTest"]["confusion_matrix"], out)
+        figures(out / "history.csv", results["int8_PrivateTest"]["confusion_matrix"], out, metrics["architecture"])
     for key in ("float32_PublicTest", "int8_PublicTest", "float32_PrivateTest", "int8_PrivateTest"):
         r = results[key]
         print(f"{key:<20} accuracy {100 * r['accuracy']:.2f} %  macro F1 {100 * r['macro_f1']:.2f} %")
@@ -324,7 +340,7 @@ def ship(run_dir: Path, metrics_path: Path, dest: Path, force: bool) -> None:
     private, public = metrics["results"]["int8_PrivateTest"], metrics["results"]["int8_PublicTest"]
     fit_info, data = metrics["fit"], metrics["data"]
     card = ModelCard(
-        architecture=ARCHITECTURE,
+        architecture=metrics["architecture"],
         input_shape=[48, 48, 1],
         precision="int8",
         input_dtype=m.input.dtype.name,

@@ -34,6 +34,13 @@ ARCHITECTURES: dict[str, Architecture] = {
         Architecture("paper2-cnn", paper2.paper2_cnn, 1, False, "Paper 2 tuned CNN: 4 Conv blocks, Dense 256/512"),
         Architecture("paper2-cnn-lstm", paper2.paper2_cnn_lstm, 1, True, "Paper 2 row-sequence LSTM 128"),
         Architecture("edge-cnn", edge.edge_cnn, 1, False, "fer-edge's edge model: residual Conv 16/32/64/128, GAP"),
+        Architecture(
+            "edge-cnn-wide",
+            edge.edge_cnn_wide,
+            1,
+            False,
+            "edge-cnn with a wider last stage: residual Conv 16/32/64/160",
+        ),
     )
 }
 
