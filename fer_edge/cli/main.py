@@ -13,11 +13,13 @@ import sys
 import click
 
 # TensorFlow's C++ start-up lines (CUDA probing, oneDNN notes) are noise on a CLI; a user who
-# wants them sets TF_CPP_MIN_LOG_LEVEL themselves.
+# wants them sets TF_CPP_MIN_LOG_LEVEL themselves (0 or 1 also turns quiet_tf off).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from fer_edge import __version__  # noqa: E402
-from fer_edge.errors import FerEdgeError
+from fer_edge import __version__, quiet_tf  # noqa: E402
+from fer_edge.errors import FerEdgeError  # noqa: E402
+
+quiet_tf.install()
 
 #: command name -> "module:attribute", grouped by job in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
