@@ -20,15 +20,20 @@ from pathlib import Path
 import click
 import numpy as np
 
-#: (name, unroll, batch, precision, new quantizer)
+#: (name, route, batch, precision, new quantizer). Routes: "while" = keras.layers.LSTM as trained;
+#: "keras-unroll" = the same layer with unroll=True; "twin" = fer-edge's UnrolledLSTM (what
+#: `fer-edge convert` uses). File sizes here keep tensor names (the converter strips them).
 CASES = [
-    ("WHILE loop, dynamic batch, float32", False, None, "float32", True),
-    ("WHILE loop, batch 1, float32", False, 1, "float32", True),
-    ("WHILE loop, batch 1, int8", False, 1, "int8", True),
-    ("unrolled, dynamic batch, float32", True, None, "float32", True),
-    ("unrolled, batch 1, float32", True, 1, "float32", True),
-    ("unrolled, batch 1, int8 (MLIR quantizer)", True, 1, "int8", True),
-    ("unrolled, batch 1, int8 (legacy quantizer)", True, 1, "int8", False),
+    ("WHILE loop, dynamic batch, float32", "while", None, "float32", True),
+    ("WHILE loop, batch 1, float32", "while", 1, "float32", True),
+    ("WHILE loop, batch 1, int8", "while", 1, "int8", True),
+    ("Keras unroll=True, dynamic batch, float32", "keras-unroll", None, "float32", True),
+    ("Keras unroll=True, batch 1, float32", "keras-unroll", 1, "float32", True),
+    ("Keras unroll=True, batch 1, int8 (MLIR quantizer)", "keras-unroll", 1, "int8", True),
+    ("Keras unroll=True, batch 1, int8 (legacy quantizer)", "keras-unroll", 1, "int8", False),
+    ("fer-edge UnrolledLSTM, batch 1, float32", "twin", 1, "float32", True),
+    ("fer-edge UnrolledLSTM, batch 1, int8 (MLIR quantizer)", "twin", 1, "int8", True),
+    ("fer-edge UnrolledLSTM, batch 1, int8 (legacy quantizer)", "twin", 1, "int8", False),
 ]
 
 CHILD = r"""
@@ -36,9 +41,18 @@ import json, os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np, keras, tensorflow as tf
 from fer_edge.models import build_model
-arch, unroll, batch, precision, new_q, out = sys.argv[1], sys.argv[2] == "1", sys.argv[3], sys.argv[4], sys.argv[5] == "1", sys.argv[6]
+arch, route, batch, precision, new_q, out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "1", sys.argv[6]
 keras.utils.set_random_seed(0)
-model = build_model(arch, unroll=unroll)
+model = build_model(arch, unroll=route == "twin")
+if route == "keras-unroll":
+    def unrolled(layer):
+        config = layer.get_config()
+        if "unroll" in config:
+            config["unroll"] = True
+        return layer.__class__.from_config(config)
+    twin = keras.models.clone_model(model, clone_function=unrolled)
+    twin.set_weights(model.get_weights())
+    model = twin
 c = model.input_shape[-1]
 x = np.random.default_rng(0).uniform(0, 255, (32, 48, 48, c)).astype(np.float32)
 inp = keras.Input((48, 48, c), batch_size=None if batch == "none" else 1)
@@ -80,11 +94,11 @@ def inspect(path: Path) -> dict:
 def main(arch: str, json_out: Path | None) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (name, unroll, batch, precision, new_q) in enumerate(CASES):
+        for i, (name, route, batch, precision, new_q) in enumerate(CASES):
             out = Path(tmp) / f"case{i}.tflite"
             args = [
                 arch,
-                "1" if unroll else "0",
+                route,
                 "none" if batch is None else "1",
                 precision,
                 "1" if new_q else "0",
