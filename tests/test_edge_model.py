@@ -1,4 +1,4 @@
-"""edge-cnn: builds, stays in its budget, converts to a small int8 file; the shipped default model matches its card.
+"""edge-cnn and edge-cnn-wide: build, stay in their budget, converts to a small int8 file; the shipped default model matches its card.
 
 Untrained weights and generated faces only (no FER-2013); conversion runs in a child process.
 """
@@ -20,14 +20,14 @@ INT8_FILE_BUDGET = 500 * 1024
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "fer_edge" / "assets" / "models" / "default.tflite"
 
 
-@pytest.fixture(scope="module")
-def model():
+@pytest.fixture(scope="module", params=["edge-cnn", "edge-cnn-wide"])
+def model(request):
     import keras
 
     from fer_edge.models import build_model
 
     keras.utils.set_random_seed(0)
-    return build_model("edge-cnn")
+    return build_model(request.param)
 
 
 def test_builds_from_the_registry_with_raw_pixels_in_and_seven_probabilities_out(model):
@@ -66,7 +66,7 @@ def test_int8_conversion_of_an_untrained_copy_is_under_500_kb(model, tmp_path):
     from fer_edge.convert import convert_model
     from fer_edge.data.synthetic import make_synthetic
 
-    path = tmp_path / "edge-cnn.keras"
+    path = tmp_path / f"{model.name}.keras"
     model.save(path)
     calibration = make_synthetic(100, seed=5).images
     (converted,) = convert_model(path, tmp_path, ("int8",), calibration=calibration, samples=100)

@@ -253,7 +253,8 @@ def figures(history_csv: Path, confusion: list[list[int]], out: Path, arch: str 
 @click.option("--run", "run_dir", type=click.Path(path_type=Path), default=Path("runs/edge"), show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=RESULTS, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing int8 file in RUN/tflite.")
-def report(data: Path, run_dir: Path, out: Path, force: bool) -> None:
+@click.option("--note", "notes", multiple=True, help="A sentence kept in metrics.json (say how the run was chosen).")
+def report(data: Path, run_dir: Path, out: Path, force: bool, notes: tuple[str, ...]) -> None:
     """Convert to int8, score float and int8 on PublicTest and (once) PrivateTest, time the invoke."""
     import keras
 
@@ -279,6 +280,12 @@ def report(data: Path, run_dir: Path, out: Path, force: bool) -> None:
         results[f"float32_{split}"] = classification_metrics(ds.labels, predict_proba(model, ds.images))
         results[f"int8_{split}"] = classification_metrics(ds.labels, int8_probs(converted.path, ds.images))
     fit_summary = fit_record(run_dir)
+    commands = [fit_summary.get("command", f"python -m train.edge_model train --data {data} --run {run_dir}")]
+    init = fit_summary.get("data", {}).get("initialised_from")
+    while init and (Path(init).parent / "fit.json").is_file():  # a warm restart: its first cycle's command first
+        earlier = json.loads((Path(init).parent / "fit.json").read_text())
+        commands.insert(0, earlier.get("command", ""))
+        init = earlier.get("data", {}).get("initialised_from")
     metrics = {
         "architecture": run_architecture(run_dir),
         "model_file": model_path.name,
@@ -299,8 +306,9 @@ def report(data: Path, run_dir: Path, out: Path, force: bool) -> None:
             if k in ("best_epoch", "epochs_run", "seconds", "seconds_per_epoch", "note")
         },
         "results": results,
+        "notes": list(notes),
         "commands": [
-            fit_summary.get("command", f"python -m train.edge_model train --data {data} --run {run_dir}"),
+            *commands,
             f"python -m train.edge_model report --data {data} --run {run_dir}"
             + ("" if out == RESULTS else f" --out {out}")
             + (" --force" if force else ""),
