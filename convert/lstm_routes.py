@@ -45,12 +45,8 @@ arch, route, batch, precision, new_q, out = sys.argv[1], sys.argv[2], sys.argv[3
 keras.utils.set_random_seed(0)
 model = build_model(arch, unroll=route == "twin")
 if route == "keras-unroll":
-    def unrolled(layer):
-        config = layer.get_config()
-        if "unroll" in config:
-            config["unroll"] = True
-        return layer.__class__.from_config(config)
-    twin = keras.models.clone_model(model, clone_function=unrolled)
+    from fer_edge.convert.targets import keras_unroll_clone
+    twin = keras_unroll_clone(model)
     twin.set_weights(model.get_weights())
     model = twin
 c = model.input_shape[-1]

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from fer_edge.convert.converter import DENSE_QUANTIZATION, INT8_IO
+
 
 def _size(n: int) -> str:
     return f"{n / 1024:.0f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.2f} MiB"
@@ -55,7 +57,7 @@ def results_table(results: list, keras_size: int) -> str:
 @click.option("--int8", "int8", is_flag=True, help="Full integer: int8 weights and activations (needs calibration).")
 @click.option(
     "--int8-io",
-    type=click.Choice(["int8", "uint8"]),
+    type=click.Choice(INT8_IO),
     default="int8",
     show_default=True,
     help="Input/output type of the full-int8 model.",
@@ -72,7 +74,7 @@ def results_table(results: list, keras_size: int) -> str:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the calibration sample.")
 @click.option(
     "--dense-quantization",
-    type=click.Choice(["auto", "per-channel", "per-tensor"]),
+    type=click.Choice(DENSE_QUANTIZATION),
     default="auto",
     show_default=True,
     help="int8/dynamic scales of Dense and LSTM kernels; auto = per-tensor for CNN-LSTMs, per-channel otherwise.",

@@ -62,25 +62,29 @@ def _registry_architecture(hint: str) -> str | None:
     return hint if hint in ARCHITECTURES else None
 
 
-def _unrolled(model: Any, architecture: str | None, channels: int) -> tuple[Any, str]:
-    """The same weights as straight-line ops: the registry's unrolled build, else a clone with unroll=True."""
+def keras_unroll_clone(model: Any) -> Any:
+    """A clone of ``model`` whose recurrent layers have ``unroll=True`` (Keras' own unrolling); copy the weights in."""
     import keras
 
+    def unroll(layer: Any) -> Any:
+        config = layer.get_config()
+        if "unroll" in config:
+            config["unroll"] = True
+        return layer.__class__.from_config(config)
+
+    return keras.models.clone_model(model, clone_function=unroll)
+
+
+def _unrolled(model: Any, architecture: str | None, channels: int) -> tuple[Any, str]:
+    """The same weights as straight-line ops: the registry's unrolled build, else a clone with unroll=True."""
     if architecture is not None:
         from fer_edge.models import build_model
 
         twin = build_model(architecture, channels, unroll=True)
         route = f"rebuilt as {architecture} with unroll=True"
     else:
-
-        def unroll(layer: Any) -> Any:
-            config = layer.get_config()
-            if "unroll" in config:
-                config["unroll"] = True
-            return layer.__class__.from_config(config)
-
         try:
-            twin = keras.models.clone_model(model, clone_function=unroll)
+            twin = keras_unroll_clone(model)
         except Exception as e:  # noqa: BLE001 - any failure means this model cannot be unrolled here
             raise FerEdgeError(
                 f"its recurrent layers could not be unrolled ({type(e).__name__}: {e}); register the "
@@ -158,16 +162,16 @@ def export_float16(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
     return conv.convert(), {"weights": "float16, computed in float32"}
 
 
-def _dense_per_tensor(conv: Any, job: Job) -> dict[str, Any]:
+def _dense_per_tensor(conv: Any, job: Job) -> None:
     """Quantize Dense/LSTM kernels with one scale per tensor instead of one per output channel.
 
     Per-channel parameters cost 12 bytes per output channel in the file (a float32 scale and an
     int64 zero point): about 12 KB for an LSTM's two 512-column kernels, which is what keeps a
     CNN-LSTM's int8 file above 30 % of its float32 one. Convolutions stay per channel.
     """
-    per_tensor = job.spec.get("dense_quantization") == "per-tensor"
-    conv._experimental_disable_per_channel_quantization_for_dense_layers = per_tensor
-    return {"dense_quantization": "per-tensor" if per_tensor else "per-channel"}
+    conv._experimental_disable_per_channel_quantization_for_dense_layers = (
+        job.spec["dense_quantization"] == "per-tensor"
+    )
 
 
 def export_dynamic(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
@@ -175,8 +179,9 @@ def export_dynamic(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
 
     conv = _converter(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    info = _dense_per_tensor(conv, job)
-    return conv.convert(), {"weights": "int8, activations float (dynamic range)", **info}
+    _dense_per_tensor(conv, job)
+    info = {"weights": "int8, activations float (dynamic range)", "dense_quantization": job.spec["dense_quantization"]}
+    return conv.convert(), info
 
 
 def _float_op_names(content: bytes, job: Job) -> list[str]:
@@ -225,7 +230,7 @@ def export_int8(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
         "quantizer": "mlir",
         "calibration_images": len(calibration),
         "io": job.spec["int8_io"],
-        "dense_quantization": job.spec.get("dense_quantization", "per-channel"),
+        "dense_quantization": job.spec["dense_quantization"],
     }
     floats = _float_op_names(content, job)
     if floats:
