@@ -52,3 +52,9 @@ def test_unrolled_twin_computes_the_same_function(name):
     a, b = trained.predict(x, verbose=0), twin.predict(x, verbose=0)
     assert np.abs(a - b).max() < 1e-5
     assert np.abs(a - a[:1]).max() > 1e-4  # the inputs differ enough for the check to mean something
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_keras_model_name_maps_back_to_the_architecture(name):
+    """`fer-edge convert` reads the architecture of a card-less .keras file from the Keras model name."""
+    assert build_model(name).name.replace("_", "-") == name
