@@ -73,6 +73,9 @@ def run_live(
     draw = options.display or recorder is not None
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_stop) if in_main else None
+    # A process started in the background by a non-interactive shell inherits SIGINT as ignored, and
+    # Python then never turns it into KeyboardInterrupt; make `kill -INT` / Ctrl-C stop the loop anyway.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler) if in_main else None
     last_print = time.monotonic()
     frames = iter(source)
     ended = "max frames reached"
@@ -115,6 +118,8 @@ def run_live(
         source.close()
         if in_main and previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if in_main and previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
         if options.display:
             try:
                 cv2.destroyAllWindows()
