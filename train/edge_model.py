@@ -7,6 +7,7 @@ once on ``PrivateTest`` at the end, through the int8 ``.tflite`` and the runtime
 Run from the repository root (``train`` is a namespace package):
 
     python -m train.edge_model train  --data /work/shared/data/fer2013 --run runs/edge
+    python -m train.edge_model select --data /work/shared/data/fer2013 --run runs/edge --run runs/other
     python -m train.edge_model report --data /work/shared/data/fer2013 --run runs/edge
     python -m train.edge_model ship   --run runs/edge --force
 
@@ -100,6 +101,20 @@ def cli() -> None:
 )
 @click.option("--learning-rate", type=float, default=None, help="Override the protocol's peak learning rate.")
 @click.option("--arch", default=ARCHITECTURE, show_default=True, help="Registered edge architecture to train.")
+@click.option(
+    "--average-from",
+    type=int,
+    default=None,
+    help="Weight averaging (SWA) at a constant learning rate: average the epochs from this one (1-based) on.",
+)
+@click.option(
+    "--teacher",
+    "teachers",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A trained .keras whose (mirror-averaged) Training probabilities join the targets; repeat for an ensemble.",
+)
+@click.option("--distill-weight", type=float, default=0.5, show_default=True, help="The teachers' share of a target.")
 def train(
     data: Path,
     run_dir: Path,
@@ -108,6 +123,9 @@ def train(
     init: Path | None,
     learning_rate: float | None,
     arch: str,
+    average_from: int | None,
+    teachers: tuple[Path, ...],
+    distill_weight: float,
 ) -> None:
     """Fit the edge model on Training, select on PublicTest; writes RUN/<arch>.keras and RUN/fit.json."""
     import keras
@@ -119,7 +137,15 @@ def train(
     if limit:
         tr = tr.subset(np.random.default_rng(SEED).permutation(len(tr))[:limit])
         info["training_used"] = len(tr)
-    overrides = {"epochs": epochs, "learning_rate": learning_rate}
+    overrides: dict[str, Any] = {"epochs": epochs, "learning_rate": learning_rate}
+    if average_from:
+        overrides |= {"lr_schedule": "constant", "average_from_epoch": average_from}
+    soft = None
+    if teachers:
+        soft = teacher_probabilities(teachers, tr.images)
+        overrides["distill_weight"] = distill_weight
+        info["teachers"] = [str(t) for t in teachers]
+        info["teacher_training_accuracy"] = float((soft.argmax(1) == tr.labels).mean())
     config = TrainConfig(**{**PROTOCOL, **{k: v for k, v in overrides.items() if v is not None}})
     keras.utils.set_random_seed(SEED)
     model = build_model(arch)
@@ -129,7 +155,7 @@ def train(
     print(f"{arch}: {model.count_params():,} params; data {info}; {config}", flush=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "started.json").write_text(json.dumps({"architecture": arch, "argv": sys.argv[1:]}) + "\n")
-    result = fit(model, tr.images, tr.labels, public.images, public.labels, config, out_dir=run_dir)
+    result = fit(model, tr.images, tr.labels, public.images, public.labels, config, out_dir=run_dir, soft_targets=soft)
     model.save(run_dir / f"{arch}.keras")
     summary = {
         "architecture": arch,
@@ -140,6 +166,20 @@ def train(
     }
     (run_dir / "fit.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2), flush=True)
+
+
+def teacher_probabilities(teachers: tuple[Path, ...], images: np.ndarray) -> np.ndarray:
+    """The teachers' mean probabilities for each image and its mirror image (N, 7)."""
+    import keras
+
+    from fer_edge.training.fit import predict_proba
+
+    mirrored = images[:, :, ::-1]
+    total = np.zeros((len(images), 7), np.float64)
+    for path in teachers:
+        teacher = keras.models.load_model(path, compile=False)
+        total += predict_proba(teacher, images) + predict_proba(teacher, mirrored)
+    return (total / (2 * len(teachers))).astype(np.float32)
 
 
 def run_architecture(run_dir: Path) -> str:
@@ -246,6 +286,41 @@ def figures(history_csv: Path, confusion: list[list[int]], out: Path, arch: str 
     fig.tight_layout()
     fig.savefig(out / "confusion_private_int8.png", dpi=100)
     plt.close(fig)
+
+
+@cli.command()
+@click.option("--data", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option(
+    "--run", "run_dirs", type=click.Path(exists=True, file_okay=False, path_type=Path), multiple=True, required=True
+)
+@click.option("--force", is_flag=True, help="Replace an existing int8 file in RUN/tflite.")
+def select(data: Path, run_dirs: tuple[Path, ...], force: bool) -> None:
+    """Score candidate runs on PublicTest only (int8, runtime path): the selection rule's number.
+
+    PrivateTest is not loaded into any model here, so choosing between runs never sees it.
+    """
+    from fer_edge.convert import convert_model
+    from fer_edge.metrics import classification_metrics
+
+    tr, public, _, _ = splits(data)
+    rows = []
+    for run_dir in run_dirs:
+        (converted,) = convert_model(
+            trained_model(run_dir),
+            run_dir / "tflite",
+            ("int8",),
+            calibration=tr,
+            samples=CALIBRATION_SAMPLES,
+            int8_io="int8",
+            force=force,
+        )
+        scores = classification_metrics(public.labels, int8_probs(converted.path, public.images))
+        rows.append((run_dir, scores["accuracy"], scores["macro_f1"], converted.size_bytes))
+    for run_dir, accuracy, macro_f1, size in sorted(rows, key=lambda r: -r[1]):
+        print(
+            f"{str(run_dir):<16} int8 PublicTest accuracy {100 * accuracy:.2f} %  macro F1 {100 * macro_f1:.2f} %  "
+            f"{size / 1024:.1f} KB"
+        )
 
 
 @cli.command()

@@ -35,10 +35,18 @@ class TrainConfig:
     label_smoothing: float = 0.0
     monitor: str = "val_loss"
     jit_compile: bool = False  # XLA on CPU measured 3-6x slower per epoch here
-    lr_schedule: str = "plateau"  # "plateau" (ReduceLROnPlateau) or "cosine" (decay to min_lr over `epochs`)
+    #: "plateau" (ReduceLROnPlateau), "cosine" (decay to min_lr over `epochs`) or "constant" (for averaging)
+    lr_schedule: str = "plateau"
     warmup_epochs: int = 0  # cosine only: linear warm-up from min_lr
     weight_decay: float = 0.0  # > 0 switches Adam to AdamW
     checkpoint: bool = False  # with out_dir: keep the best model so far in out_dir/best.keras
+    #: > 0: stochastic weight averaging. The weights at the end of every epoch from this one (1-based)
+    #: on are averaged, BatchNorm is re-measured on the training pipeline, and the average is the
+    #: result; early stopping and best-epoch restoring are off.
+    average_from_epoch: int = 0
+    #: With soft targets given to ``fit``: the weight of the teacher's probabilities in each target
+    #: (the rest is the one-hot label). 0 ignores them.
+    distill_weight: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,9 +60,12 @@ class FitResult:
     seconds: float
     seconds_per_epoch: float
     config: dict[str, Any] = field(default_factory=dict)
+    #: With weight averaging: epochs averaged and the averaged model's validation metrics.
+    averaged: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            **({"averaged": self.averaged} if self.averaged else {}),
             "best_epoch": self.best_epoch,
             "epochs_run": self.epochs_run,
             "seconds": round(self.seconds, 2),
@@ -104,7 +115,10 @@ def make_dataset(
     seed: int = 0,
     augment: bool = False,
 ) -> tf.data.Dataset:
-    """Arrays -> batched, prefetched ``tf.data`` of float32 (B,48,48,channels) and one-hot labels."""
+    """Arrays -> batched, prefetched ``tf.data`` of float32 (B,48,48,channels) and one-hot labels.
+
+    ``y`` holds int labels (N,), or per-class target probabilities (N, 7) that are used as they are.
+    """
     x = as_nhwc(x, channels)
     repeat = channels // x.shape[-1]
 
@@ -115,7 +129,8 @@ def make_dataset(
     if y is None:
         ds = tf.data.Dataset.from_tensor_slices(x)
     else:
-        ds = tf.data.Dataset.from_tensor_slices((x, np.asarray(y, np.int64)))
+        y = np.asarray(y, np.float32 if np.ndim(y) == 2 else np.int64)
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = ds.shuffle(min(len(x), 40_000), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
@@ -128,7 +143,7 @@ def make_dataset(
             a = pixels(a)
             if aug is not None:
                 a = tf.clip_by_value(aug(a, training=True), 0.0, 255.0)
-            return a, tf.one_hot(b, NUM_CLASSES)
+            return a, (b if b.dtype == tf.float32 else tf.one_hot(b, NUM_CLASSES))
 
         ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
@@ -147,8 +162,8 @@ class _EpochTimer(keras.callbacks.Callback):
 
 def _optimizer(config: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
     """Adam (AdamW with weight decay) at a fixed rate, or on a cosine schedule with optional warm-up."""
-    if config.lr_schedule not in ("plateau", "cosine"):
-        raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', not {config.lr_schedule!r}")
+    if config.lr_schedule not in ("plateau", "cosine", "constant"):
+        raise ValueError(f"lr_schedule must be 'plateau', 'cosine' or 'constant', not {config.lr_schedule!r}")
     lr: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate
     if config.lr_schedule == "cosine":
         warmup = config.warmup_epochs * steps_per_epoch
@@ -172,19 +187,32 @@ def fit(
     y_val: np.ndarray,
     config: TrainConfig,
     out_dir: Path | None = None,
+    soft_targets: np.ndarray | None = None,
 ) -> FitResult:
     """Train ``model`` in place with the protocol in ``config``; returns history and timings.
 
     ``x`` are raw pixels 0-255, uint8 or float32, (N,48,48) or (N,48,48,C); ``y`` int labels 0-6.
-    The best weights (lowest ``monitor``) are restored at the end. With ``out_dir`` the
+    The best weights (lowest ``monitor``) are restored at the end, or, with
+    ``config.average_from_epoch``, the average of the epochs from that one on. ``soft_targets``
+    (N, 7) are a teacher's probabilities for ``x_train`` (distillation): each training target is
+    ``distill_weight * soft + (1 - distill_weight) * one_hot(y)``. With ``out_dir`` the
     per-epoch history is written to ``out_dir/history.csv`` as training goes. The seed is set
     here for shuffling, dropout and augmentation; call ``keras.utils.set_random_seed(seed)``
     before building the model too, so its initial weights are reproducible.
     """
+    from fer_edge.training.averaging import WeightAverage, recompute_batchnorm
+
     keras.utils.set_random_seed(config.seed)
     channels = int(model.input_shape[-1])
+    targets: np.ndarray = np.asarray(y_train)
+    if soft_targets is not None and config.distill_weight > 0:
+        soft = np.asarray(soft_targets, np.float32)
+        if soft.shape != (len(targets), NUM_CLASSES):
+            raise ValueError(f"soft_targets must have shape ({len(targets)}, {NUM_CLASSES}), not {soft.shape}")
+        one_hot = np.eye(NUM_CLASSES, dtype=np.float32)[targets]
+        targets = config.distill_weight * soft + (1.0 - config.distill_weight) * one_hot
     train_ds = make_dataset(
-        x_train, y_train, config.batch_size, channels, shuffle=True, seed=config.seed, augment=config.augment
+        x_train, targets, config.batch_size, channels, shuffle=True, seed=config.seed, augment=config.augment
     )
     val_ds = make_dataset(x_val, y_val, config.batch_size, channels)
     model.compile(
@@ -195,12 +223,16 @@ def fit(
     )
     mode = "max" if "acc" in config.monitor else "min"
     timer = _EpochTimer()
-    callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.EarlyStopping(
-            monitor=config.monitor, patience=config.patience, mode=mode, restore_best_weights=True, verbose=1
-        ),
-        timer,
-    ]
+    callbacks: list[keras.callbacks.Callback] = [timer]
+    averager = WeightAverage(config.average_from_epoch) if config.average_from_epoch > 0 else None
+    if averager is not None:
+        callbacks.append(averager)
+    else:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=config.monitor, patience=config.patience, mode=mode, restore_best_weights=True, verbose=1
+            )
+        )
     if config.lr_schedule == "plateau":
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
@@ -215,7 +247,7 @@ def fit(
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         callbacks.append(keras.callbacks.CSVLogger(str(Path(out_dir) / "history.csv")))
-        if config.checkpoint:
+        if config.checkpoint and averager is None:
             callbacks.append(
                 keras.callbacks.ModelCheckpoint(
                     str(Path(out_dir) / "best.keras"), monitor=config.monitor, mode=mode, save_best_only=True
@@ -230,14 +262,27 @@ def fit(
         verbose=config.verbose,
         shuffle=False,  # tf.data shuffles (seeded) above
     )
-    seconds = time.perf_counter() - start
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-    monitored = history.get(config.monitor, [])
-    if monitored:
-        best = int(np.argmax(monitored) if mode == "max" else np.argmin(monitored)) + 1
-    else:
-        best = len(timer.times)
     epochs_run = len(timer.times)
+    averaged: dict[str, Any] = {}
+    if averager is not None:
+        model.set_weights(averager.averaged_weights())
+        batches = recompute_batchnorm(model, train_ds)
+        scores = model.evaluate(val_ds, verbose=0, return_dict=True)
+        averaged = {
+            "from_epoch": config.average_from_epoch,
+            "snapshots": averager.snapshots,
+            "batchnorm_batches": batches,
+            **{f"val_{k}": float(v) for k, v in scores.items()},
+        }
+        best = epochs_run
+    else:
+        monitored = history.get(config.monitor, [])
+        if monitored:
+            best = int(np.argmax(monitored) if mode == "max" else np.argmin(monitored)) + 1
+        else:
+            best = epochs_run
+    seconds = time.perf_counter() - start
     return FitResult(
         history=history,
         best_epoch=best,
@@ -245,6 +290,7 @@ def fit(
         seconds=seconds,
         seconds_per_epoch=float(np.mean(timer.times)) if timer.times else 0.0,
         config=config.as_dict(),
+        averaged=averaged,
     )
 
 
