@@ -217,6 +217,27 @@ def fit_record(run_dir: Path) -> dict[str, Any]:
     }
 
 
+def upstream_commands(fit_summary: dict[str, Any], data_path: Path) -> list[str]:
+    """The commands that made the runs this one started from (--init) or learned from (--teacher), in order."""
+    data = fit_summary.get("data", {})
+    commands: list[str] = []
+    for source in [data.get("initialised_from"), *data.get("teachers", [])]:
+        record = Path(source).parent / "fit.json" if source else None
+        if record is None or not record.is_file():
+            continue
+        earlier = json.loads(record.read_text())
+        own = earlier.get("command") or (  # runs from before fit.json kept the command
+            f"python -m train.edge_model train --data {data_path} --run {record.parent} "
+            f"--arch {earlier.get('architecture', ARCHITECTURE)} --epochs {earlier.get('config', {}).get('epochs')}"
+        )
+        if "--arch" not in own:  # runs from before --arch existed trained the then-default edge-cnn
+            own += f" --arch {earlier.get('architecture', ARCHITECTURE)}"
+        for command in [*upstream_commands(earlier, data_path), own]:
+            if command and command not in commands:
+                commands.append(command)
+    return commands
+
+
 def int8_probs(path: Path, images: np.ndarray) -> np.ndarray:
     """Single-image invokes through the runtime path (quantization handled by TfliteModel)."""
     from fer_edge.runtime.interpreter import TfliteModel
@@ -355,12 +376,10 @@ def report(data: Path, run_dir: Path, out: Path, force: bool, notes: tuple[str, 
         results[f"float32_{split}"] = classification_metrics(ds.labels, predict_proba(model, ds.images))
         results[f"int8_{split}"] = classification_metrics(ds.labels, int8_probs(converted.path, ds.images))
     fit_summary = fit_record(run_dir)
-    commands = [fit_summary.get("command", f"python -m train.edge_model train --data {data} --run {run_dir}")]
-    init = fit_summary.get("data", {}).get("initialised_from")
-    while init and (Path(init).parent / "fit.json").is_file():  # a warm restart: its first cycle's command first
-        earlier = json.loads((Path(init).parent / "fit.json").read_text())
-        commands.insert(0, earlier.get("command", ""))
-        init = earlier.get("data", {}).get("initialised_from")
+    commands = [
+        *upstream_commands(fit_summary, data),
+        fit_summary.get("command", f"python -m train.edge_model train --data {data} --run {run_dir}"),
+    ]
     metrics = {
         "architecture": run_architecture(run_dir),
         "model_file": model_path.name,
