@@ -1,0 +1,53 @@
+"""The edge recipe's provenance: the commands that rebuild a model from the runs it started from or learned from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _run(tmp_path: Path, name: str, record: dict) -> str:
+    run = tmp_path / name
+    run.mkdir()
+    (run / "fit.json").write_text(json.dumps(record))
+    return str(run / "model.keras")
+
+
+def test_upstream_commands_follow_init_and_teachers_once_each_in_order(tmp_path):
+    from train.edge_model import upstream_commands
+
+    first = _run(tmp_path, "first", {"architecture": "edge-cnn", "config": {"epochs": 40}, "data": {}})
+    restart = _run(
+        tmp_path,
+        "restart",
+        {
+            "architecture": "edge-cnn",
+            "command": "python -m train.edge_model train --run restart",
+            "data": {"initialised_from": first},
+        },
+    )
+    wide = _run(
+        tmp_path,
+        "wide",
+        {
+            "architecture": "edge-cnn-wide",
+            "command": "python -m train.edge_model train --run wide --arch edge-cnn-wide",
+            "data": {},
+        },
+    )
+    student = {"data": {"initialised_from": None, "teachers": [restart, wide, restart]}}
+    commands = upstream_commands(student, Path("/data/fer2013"))
+    assert commands == [
+        # no command recorded: rebuilt from the record, architecture and epochs included
+        f"python -m train.edge_model train --data /data/fer2013 --run {tmp_path / 'first'} --arch edge-cnn --epochs 40",
+        # recorded before --arch existed: the architecture it trained is appended
+        "python -m train.edge_model train --run restart --arch edge-cnn",
+        "python -m train.edge_model train --run wide --arch edge-cnn-wide",
+    ]
+
+
+def test_upstream_commands_of_a_run_from_random_weights_is_empty(tmp_path):
+    from train.edge_model import upstream_commands
+
+    assert upstream_commands({"data": {"training_used": 10}}, tmp_path) == []
+    assert upstream_commands({}, tmp_path) == []
