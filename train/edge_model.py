@@ -15,6 +15,12 @@ Run from the repository root (``train`` is a namespace package):
 an interrupted run still leaves one); ``report`` converts it to int8, scores float and int8 on
 both test splits, times the int8 invoke and writes ``train/edge/`` (metrics JSON, history CSV,
 figures); ``ship`` copies the int8 file to ``fer_edge/assets/models/default.tflite`` with its card.
+
+Other candidates ``train`` can make: ``--init RUN/x.keras`` starts from a trained model (a warm
+restart), ``--average-from N`` averages the weights of epochs N.. at a constant rate (SWA), and
+``--teacher T.keras`` (repeatable) mixes those models' mirror-averaged Training probabilities into
+the targets (distillation, ``--distill-weight``). ``select`` scores candidates on int8 PublicTest
+only; ``train/edge/selection.md`` is the rule that picks the shipped one.
 """
 
 from __future__ import annotations
