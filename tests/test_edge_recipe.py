@@ -51,3 +51,18 @@ def test_upstream_commands_of_a_run_from_random_weights_is_empty(tmp_path):
 
     assert upstream_commands({"data": {"training_used": 10}}, tmp_path) == []
     assert upstream_commands({}, tmp_path) == []
+
+
+def test_a_tflite_teacher_gives_its_image_and_mirror_mean_through_the_runtime():
+    import numpy as np
+
+    from train.edge_model import ASSET, int8_probs, teacher_probabilities
+
+    images = np.random.default_rng(0).integers(0, 256, (6, 48, 48), dtype=np.uint8)
+    images[0] = np.arange(48, dtype=np.uint8)[None, :] * 5  # a ramp: its mirror is a different image
+    soft = teacher_probabilities((ASSET, ASSET), images)
+    expected = (int8_probs(ASSET, images) + int8_probs(ASSET, images[:, :, ::-1])) / 2
+    assert soft.shape == (6, 7) and soft.dtype == np.float32
+    np.testing.assert_allclose(soft, expected, atol=1e-6)
+    np.testing.assert_allclose(soft.sum(1), 1.0, atol=0.02)  # int8 outputs: steps of 1/256
+    assert not np.allclose(int8_probs(ASSET, images[:1]), soft[:1], atol=1e-4)  # the mirror counted

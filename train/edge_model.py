@@ -18,7 +18,7 @@ figures); ``ship`` copies the int8 file to ``fer_edge/assets/models/default.tfli
 
 Other candidates ``train`` can make: ``--init RUN/x.keras`` starts from a trained model (a warm
 restart), ``--average-from N`` averages the weights of epochs N.. at a constant rate (SWA), and
-``--teacher T.keras`` (repeatable) mixes those models' mirror-averaged Training probabilities into
+``--teacher T.keras`` or ``T.tflite`` (repeatable) mixes those models' mirror-averaged Training probabilities into
 the targets (distillation, ``--distill-weight``). ``select`` scores candidates on int8 PublicTest
 only; ``train/edge/selection.md`` is the rule that picks the shipped one.
 """
@@ -118,7 +118,7 @@ def cli() -> None:
     "teachers",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A trained .keras whose (mirror-averaged) Training probabilities join the targets; repeat for an ensemble.",
+    help="A trained .keras or .tflite whose (mirror-averaged) Training probabilities join the targets; repeatable.",
 )
 @click.option("--distill-weight", type=float, default=0.5, show_default=True, help="The teachers' share of a target.")
 def train(
@@ -183,6 +183,9 @@ def teacher_probabilities(teachers: tuple[Path, ...], images: np.ndarray) -> np.
     mirrored = images[:, :, ::-1]
     total = np.zeros((len(images), 7), np.float64)
     for path in teachers:
+        if path.suffix == ".tflite":  # a shipped int8 model, through the runtime interpreter
+            total += int8_probs(path, images) + int8_probs(path, mirrored)
+            continue
         teacher = keras.models.load_model(path, compile=False)
         total += predict_proba(teacher, images) + predict_proba(teacher, mirrored)
     return (total / (2 * len(teachers))).astype(np.float32)
