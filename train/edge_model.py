@@ -106,6 +106,12 @@ def cli() -> None:
     help="Start from this trained .keras of the same architecture (a second cosine cycle, a warm restart).",
 )
 @click.option("--learning-rate", type=float, default=None, help="Override the protocol's peak learning rate.")
+@click.option(
+    "--patience",
+    type=int,
+    default=None,
+    help="Override the protocol's early-stopping patience (set it to --epochs to run the whole cosine cycle).",
+)
 @click.option("--arch", default=ARCHITECTURE, show_default=True, help="Registered edge architecture to train.")
 @click.option(
     "--average-from",
@@ -128,6 +134,7 @@ def train(
     limit: int | None,
     init: Path | None,
     learning_rate: float | None,
+    patience: int | None,
     arch: str,
     average_from: int | None,
     teachers: tuple[Path, ...],
@@ -143,7 +150,7 @@ def train(
     if limit:
         tr = tr.subset(np.random.default_rng(SEED).permutation(len(tr))[:limit])
         info["training_used"] = len(tr)
-    overrides: dict[str, Any] = {"epochs": epochs, "learning_rate": learning_rate}
+    overrides: dict[str, Any] = {"epochs": epochs, "learning_rate": learning_rate, "patience": patience}
     if average_from:
         overrides |= {"lr_schedule": "constant", "average_from_epoch": average_from}
     soft = None
