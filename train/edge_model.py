@@ -474,6 +474,20 @@ def ship(run_dir: Path, metrics_path: Path, dest: Path, force: bool) -> None:
             "epochs_run": fit_info.get("epochs_run"),
             "best_epoch": fit_info.get("best_epoch"),
             **({"note": fit_info["note"]} if "note" in fit_info else {}),
+            **(
+                {
+                    "distillation": {
+                        "teachers": data["teachers"],
+                        "teachers_share_of_target": metrics["protocol"].get("distill_weight"),
+                        "teacher_mean_training_accuracy": round(data["teacher_training_accuracy"], 4),
+                        "teacher_files": "earlier shipped fer-edge int8 models, recreated from git history as "
+                        "train/edge/selection.md says (third and fifth amendments)",
+                    }
+                }
+                if data.get("teachers")
+                else {}
+            ),
+            **({"how_chosen": metrics["notes"]} if metrics.get("notes") else {}),
             "seed": SEED,
             "calibration": f"{metrics['calibration_samples']} stratified Training images",
             "command": " && ".join(
