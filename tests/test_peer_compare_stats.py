@@ -1,0 +1,34 @@
+"""The peer comparison's paired statistics: exact McNemar against the first model, Wilson interval."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def test_mcnemar_counts_only_the_images_the_two_models_disagree_on():
+    from convert.peer.compare import paired_vs_first
+
+    first = np.array([True] * 10 + [False] * 5 + [True] * 5)
+    worse = np.array([False] * 10 + [False] * 5 + [True] * 5)  # loses 10, wins none
+    split = np.array([False] * 3 + [True] * 7 + [True] * 2 + [False] * 3 + [True] * 5)  # loses 3, wins 2
+    rows = [{"model": "a", "correct": first}, {"model": "b", "correct": worse}, {"model": "c", "correct": split}]
+    paired_vs_first(rows)
+    assert all("correct" not in r for r in rows)  # per-image vectors are not kept
+    assert "mcnemar_exact_p" not in rows[0]["vs_first"]
+    assert rows[1]["vs_first"] == {"only_first_right": 10, "only_this_right": 0, "mcnemar_exact_p": 2 * 0.5**10}
+    assert rows[2]["vs_first"]["only_first_right"] == 3 and rows[2]["vs_first"]["only_this_right"] == 2
+    assert rows[2]["vs_first"]["mcnemar_exact_p"] == 1.0  # 2 vs 3 of 5: no evidence either way
+
+
+def test_scores_give_a_wilson_interval_around_the_accuracy():
+    from convert.peer.compare import scores
+
+    y = np.zeros(100, dtype=int)
+    probs = np.zeros((100, 7), dtype=np.float32)
+    probs[:60, 0] = 1.0  # 60 right
+    probs[60:, 3] = 1.0
+    s = scores(y, probs, np.ones(100, dtype=bool))
+    low, high = s["accuracy_ci95"]
+    assert s["accuracy"] == 0.6 and low < 0.6 < high
+    assert round(low, 3) == 0.502 and round(high, 3) == 0.691  # Wilson 95 % for 60/100
+    assert s["correct"].sum() == 60
