@@ -97,7 +97,12 @@ def cli() -> None:
 @cli.command()
 @click.option("--data", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--run", "run_dir", type=click.Path(path_type=Path), default=Path("runs/edge"), show_default=True)
-@click.option("--epochs", type=int, default=None, help="Override the protocol's epochs (smoke tests only).")
+@click.option(
+    "--epochs",
+    type=int,
+    default=None,
+    help="Override the protocol's epochs (the cosine cycle's length; small values for smoke tests).",
+)
 @click.option("--limit", type=int, default=None, help="Use only the first N training images (smoke tests only).")
 @click.option(
     "--init",
