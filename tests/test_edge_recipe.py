@@ -66,3 +66,13 @@ def test_a_tflite_teacher_gives_its_image_and_mirror_mean_through_the_runtime():
     np.testing.assert_allclose(soft, expected, atol=1e-6)
     np.testing.assert_allclose(soft.sum(1), 1.0, atol=0.02)  # int8 outputs: steps of 1/256
     assert not np.allclose(int8_probs(ASSET, images[:1]), soft[:1], atol=1e-4)  # the mirror counted
+
+
+def test_shipped_tflite_teachers_are_rebuilt_by_one_teachers_command(tmp_path):
+    from train.edge_model import upstream_commands
+
+    student = {
+        "data": {"teachers": ["runs/teachers/edge2_int8.tflite", "runs/teachers/edge3_int8.tflite", "other.tflite"]}
+    }
+    # the shipped ones come from git history, once; an unknown .tflite has no recorded origin
+    assert upstream_commands(student, tmp_path) == ["python -m train.edge_model teachers --out runs/teachers"]

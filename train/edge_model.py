@@ -19,7 +19,8 @@ figures); ``ship`` copies the int8 file to ``fer_edge/assets/models/default.tfli
 Other candidates ``train`` can make: ``--init RUN/x.keras`` starts from a trained model (a warm
 restart), ``--average-from N`` averages the weights of epochs N.. at a constant rate (SWA), and
 ``--teacher T.keras`` or ``T.tflite`` (repeatable) mixes those models' mirror-averaged Training probabilities into
-the targets (distillation, ``--distill-weight``). ``select`` scores candidates on int8 PublicTest
+the targets (distillation, ``--distill-weight``); ``teachers`` writes the earlier shipped int8
+models out of git history into ``runs/teachers`` for that. ``select`` scores candidates on int8 PublicTest
 only; ``train/edge/selection.md`` is the rule that picks the shipped one.
 """
 
@@ -67,6 +68,8 @@ LATENCY_WARMUP, LATENCY_INVOKES = 200, 3000  # single-image int8 invoke, one thr
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "train" / "edge"
 ASSET = REPO / "fer_edge" / "assets" / "models" / "default.tflite"
+# Earlier shipped defaults, used as distillation teachers: name -> the commit that shipped it.
+SHIPPED = {"edge2_int8": "318003b", "edge3_int8": "f20d20f", "edge9_int8": "cbd1705"}
 
 
 def splits(data: Path) -> tuple[FerDataset, FerDataset, FerDataset, dict[str, Any]]:
@@ -243,6 +246,11 @@ def upstream_commands(fit_summary: dict[str, Any], data_path: Path) -> list[str]
     data = fit_summary.get("data", {})
     commands: list[str] = []
     for source in [data.get("initialised_from"), *data.get("teachers", [])]:
+        if source and Path(source).stem in SHIPPED and Path(source).suffix == ".tflite":
+            command = f"python -m train.edge_model teachers --out {Path(source).parent}"
+            if command not in commands:
+                commands.append(command)
+            continue
         record = Path(source).parent / "fit.json" if source else None
         if record is None or not record.is_file():
             continue
@@ -328,6 +336,31 @@ def figures(history_csv: Path, confusion: list[list[int]], out: Path, arch: str 
     fig.tight_layout()
     fig.savefig(out / "confusion_private_int8.png", dpi=100)
     plt.close(fig)
+
+
+@cli.command()
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/teachers"), show_default=True
+)
+def teachers(out: Path) -> None:
+    """Recreate the earlier shipped int8 models (and their cards) from git history, to use as --teacher."""
+    import subprocess
+
+    from fer_edge.atomic import atomic_path
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, commit in SHIPPED.items():
+        for suffix in (".tflite", ".json"):
+            blob = f"{commit}:fer_edge/assets/models/default{suffix}"
+            done = subprocess.run(["git", "-C", str(REPO), "show", blob], capture_output=True)
+            if done.returncode:
+                raise FerEdgeError(
+                    f"{blob}: not in this checkout's history ({done.stderr.decode().strip()}); "
+                    "use a full clone (git fetch --unshallow)"
+                )
+            with atomic_path(out / f"{name}{suffix}", force=True) as tmp:
+                tmp.write_bytes(done.stdout)
+        print(f"{out / name}.tflite  <- git show {commit}:fer_edge/assets/models/default.tflite")
 
 
 @cli.command()
@@ -539,4 +572,8 @@ def ship(run_dir: Path, metrics_path: Path, dest: Path, force: bool) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(cli())
+    try:
+        cli(standalone_mode=True)
+    except FerEdgeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(e.exit_code)
