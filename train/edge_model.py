@@ -572,8 +572,6 @@ def ship(run_dir: Path, metrics_path: Path, dest: Path, force: bool) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        cli(standalone_mode=True)
-    except FerEdgeError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(e.exit_code)
+    from fer_edge.cli.main import run
+
+    sys.exit(run(cli, prog_name="python -m train.edge_model"))

@@ -123,7 +123,7 @@ def scores(y: np.ndarray, probs: np.ndarray, clean: np.ndarray) -> dict[str, Any
         **classification_metrics(y, probs),
         "accuracy_ci95": [float(ci.low), float(ci.high)],
         "correct": correct,
-        "leak_free_accuracy": float((probs[clean].argmax(axis=1) == y[clean]).mean()),
+        "leak_free_accuracy": float(correct[clean].mean()),
         "leak_free_n": int(clean.sum()),
     }
 
@@ -312,8 +312,6 @@ def architecture_params(name: str, channels: int) -> int | str:
 
 
 if __name__ == "__main__":
-    try:
-        main(standalone_mode=True)
-    except FerEdgeError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    from fer_edge.cli.main import run
+
+    sys.exit(run(main, prog_name="python convert/peer/compare.py"))

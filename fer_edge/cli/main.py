@@ -70,8 +70,13 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return run(cli, argv, prog_name="fer-edge")
+
+
+def run(command: click.Command, argv: list[str] | None = None, prog_name: str | None = None) -> int:
+    """Run a Click command with fer-edge's error contract: one line and an exit code, no traceback."""
     try:
-        cli.main(args=argv, prog_name="fer-edge", standalone_mode=False)
+        command.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except FerEdgeError as e:
         click.echo(f"error: {e}", err=True)
         return e.exit_code
