@@ -159,16 +159,20 @@ def update_best(out: Path, cell: str) -> dict[str, Any] | None:
     finished = []
     for d in sorted((Path(out) / RUNS / cell).glob("seed*")):
         m = d / METRICS_FILE
-        if m.exists() and (d / "model.keras").exists():
+        if m.exists():
             finished.append((json.loads(m.read_text()), d))
     if not finished:
         return None
+    # Every finished seed competes, also one whose model.keras is not on this machine (per-seed models
+    # stay out of git): a newly trained seed must not replace the committed best just because it is local.
     best_metrics, best_dir = max(finished, key=lambda t: (t[0]["val"]["accuracy"], -t[0]["seed"]))
     dst = Path(out) / RUNS / cell / "best"
     chosen = {"seed": best_metrics["seed"], "run": best_dir.name, "chosen_by": "highest validation accuracy"}
     current = dst / "chosen.json"
     if current.exists() and json.loads(current.read_text()) == chosen:
         return chosen
+    if not (best_dir / "model.keras").exists():
+        return json.loads(current.read_text()) if current.exists() else None  # the best model is not here to copy
     with atomic_path(dst, force=True, directory=True) as tmp:
         for name in ("model.keras", "model.json"):
             shutil.copy2(best_dir / name, tmp / name)

@@ -59,6 +59,25 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _machine() -> dict[str, Any]:
+    """Where a run ran, so timings quoted from it can be checked (load averages at start show contention)."""
+    import os
+
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+    }
+
+
+def _utc_now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def _leakage(ds: FerDataset, split: Split) -> dict[str, np.ndarray]:
     hashes = pixel_groups(ds.images)  # equal ids <=> identical pixels
     train_h = hashes[split.train]
@@ -96,6 +115,8 @@ def train_run(
     from fer_edge.training.fit import fit, predict_proba
 
     started = time.perf_counter()
+    started_utc = _utc_now()
+    machine = _machine()
     split = make_split(ds, spec.split, spec.seed)
     leaks = _leakage(ds, split)
     config = replace(spec.config, seed=spec.seed)
@@ -188,6 +209,8 @@ def train_run(
         plot_confusion(test["confusion_matrix"], tmp / "confusion.png", title)
         plot_roc(y_test, probs, tmp / "roc.png", title)
         metrics["seconds_total"] = round(time.perf_counter() - started, 1)
+        metrics["wall"] = {"started_utc": started_utc, "finished_utc": _utc_now(), "seconds": metrics["seconds_total"]}
+        metrics["machine"] = {**machine, "load_average_at_end": _machine()["load_average_1_5_15"]}
         (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
     log(
         f"[{label}] done: {result.epochs_run} epochs (best {result.best_epoch}), "
