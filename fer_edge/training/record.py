@@ -78,7 +78,8 @@ class RunRecord:
         missing = [k for k in _REQUIRED if k not in raw]
         if missing:
             raise FerEdgeError(f"{source}: not a run record (missing {', '.join(missing)}); retrain or remove the run")
-        version = int(raw.get("schema_version", 1))
+        # the first schema-2 runs (2026-12-04) were written before the field itself: machine marks them
+        version = int(raw.get("schema_version", 2 if "machine" in raw else 1))
         if version > SCHEMA_VERSION:
             raise FerEdgeError(
                 f"{source}: run record schema {version} is newer than this fer-edge reads ({SCHEMA_VERSION}); upgrade"
