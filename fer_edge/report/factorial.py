@@ -695,8 +695,7 @@ def _table2_section(c: Computed, runs: pd.DataFrame, exp: Experiment, out_dir: P
             "",
             _md_table(pd.DataFrame(rows)),
             "",
-            "Per-class recall (%), mean over seeds: macro F1 weighs every class equally, so the rare and hard "
-            "classes (disgust, fear) set it, while accuracy follows the frequent ones (happy).",
+            "Per-class recall (%), mean over seeds:",
             "",
             _md_table(pd.DataFrame(recall)),
             "",
