@@ -34,6 +34,7 @@ from fer_edge.runtime.pipeline import FrameResult
 from fer_edge.runtime.recognizer import EmotionRecognizer, RecognizerOptions
 from fer_edge.runtime.sinks import BASE_FIELDS, VideoSink, face_records
 from fer_edge.runtime.sources import CameraSettings, Failure, Frame, Source, SourceKind
+from fer_edge.runtime.systemd import SystemdNotifier
 from fer_edge.runtime.timing import FrameTimer, StageMeter
 
 SUMMARY_SCHEMA_VERSION = 1
@@ -319,8 +320,11 @@ class CameraSession:
         last_print = time.monotonic()
         frames = self.frames()
         current: str | None = None
+        notifier = SystemdNotifier()
+        notifier.ready(f"processing {self.source.name}")
         with _StopRequest() as stop:
             while opts.max_frames is None or meter.frames < opts.max_frames:
+                notifier.watchdog()
                 if stop.reason is not None:
                     return stop.reason
                 timer = FrameTimer()
@@ -365,6 +369,7 @@ class CameraSession:
 
     # -- lifetime
     def _close_sinks(self) -> None:
+        SystemdNotifier().stopping()
         self.source.close()
         for sink in self._sinks:
             sink.close()
