@@ -73,7 +73,7 @@ def face_scene(
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: float = 30.0) -> Path:
-    fourcc = cv2.VideoWriter_fourcc(*("MJPG" if path.suffix == ".avi" else "mp4v"))
+    fourcc = cv2.VideoWriter.fourcc(*("MJPG" if path.suffix == ".avi" else "mp4v"))
     h, w = frames[0].shape[:2]
     writer = cv2.VideoWriter(str(path), fourcc, fps, (w, h))
     if not writer.isOpened():

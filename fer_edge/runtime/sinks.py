@@ -58,7 +58,7 @@ class RecordWriter:
         self.fields = [*BASE_FIELDS, *(f"p_{n}" for n in labels)]
         self._short = [n[:3] for n in labels]
         self._count = 0
-        self._csv: csv.DictWriter | None = None
+        self._csv: csv.DictWriter[str] | None = None
         self._started = False
 
     def _start(self) -> None:
@@ -110,7 +110,7 @@ class RecordWriter:
 
 
 def _fourcc(path: Path) -> int:
-    return cv2.VideoWriter_fourcc(*("MJPG" if path.suffix.lower() == ".avi" else "mp4v"))
+    return cv2.VideoWriter.fourcc(*("MJPG" if path.suffix.lower() == ".avi" else "mp4v"))
 
 
 class VideoSink:

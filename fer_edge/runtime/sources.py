@@ -188,7 +188,7 @@ class Source:
         self.failures.append(Failure(str(path), reason))
 
     def _open_camera(self) -> cv2.VideoCapture:
-        index: int | str = int(self.spec) if str(self.spec).strip().isdigit() else str(self.spec)
+        index: int | str = int(str(self.spec)) if str(self.spec).strip().isdigit() else str(self.spec)
         with _quiet_opencv():
             cap = cv2.VideoCapture(index)
         if not cap.isOpened():
