@@ -19,12 +19,12 @@ from fer_edge.atomic import atomic_path, check_destination
 from fer_edge.convert import child
 from fer_edge.convert.calibration import DEFAULT_SAMPLES, calibration_images, verification_images
 from fer_edge.convert.keras_file import KerasInfo, inspect_keras
-from fer_edge.convert.targets import PRECISIONS
 from fer_edge.convert.verify import op_counts, verify_tflite
 from fer_edge.data.dataset import FerDataset
 from fer_edge.errors import FerEdgeError
 from fer_edge.labels import EMOTIONS
 from fer_edge.model_card import ModelCard
+from fer_edge.runtime.model_file import PRECISIONS
 
 INT8_IO = ("int8", "uint8")
 DENSE_QUANTIZATION = ("auto", "per-channel", "per-tensor")

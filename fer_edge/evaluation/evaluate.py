@@ -14,7 +14,6 @@ from fer_edge.evaluation.data import EvalData
 from fer_edge.evaluation.models import (
     PRECISION_ORDER,
     Candidate,
-    as_input,
     describe,
     keras_latency,
     predict_keras,
@@ -23,6 +22,7 @@ from fer_edge.evaluation.models import (
 )
 from fer_edge.labels import EMOTIONS
 from fer_edge.metrics import classification_metrics
+from fer_edge.runtime.model_file import to_channels
 
 #: The issue's targets: accuracy loss against the Keras float model, size and speed against float32.
 MAX_LOSS_PP = {"int8": 1.0, "float16": 0.1}
@@ -71,7 +71,7 @@ def evaluate_models(paths: Sequence[Path], data: EvalData, latency_runs: int = 2
         _limit_tensorflow_threads()
     y = data.dataset.labels
     leaked = data.leaked
-    inputs = {ch: as_input(data.dataset.images, ch) for ch in {c.channels for c in candidates}}
+    inputs = {ch: to_channels(data.dataset.images, ch) for ch in {c.channels for c in candidates}}
     probs: dict[Path, np.ndarray] = {}
     how: dict[Path, str] = {}
     for c in candidates:
