@@ -20,18 +20,15 @@ from typing import Any
 
 import numpy as np
 
+from fer_edge.atomic import write_bytes, write_text
 from fer_edge.errors import FerEdgeError
-
-PRECISIONS: tuple[str, ...] = ("float32", "float16", "dynamic", "int8")
 
 #: Agreement needed between the model and its unrolled rebuild (the same weights, other op order).
 UNROLL_TOLERANCE = 1e-5
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".part")
-    tmp.write_text(json.dumps(data, indent=2))
-    tmp.replace(path)
+    write_text(path, json.dumps(data, indent=2))
 
 
 class Job:
@@ -280,7 +277,7 @@ def _export(model: Any, job: Job, precision: str) -> None:
         content = strip_names(content)
         info = {**info, "names": "stripped"}
     seconds = time.perf_counter() - start
-    (job.dir / f"{precision}.tflite").write_bytes(content)
+    write_bytes(job.dir / f"{precision}.tflite", content)
     job.result["precisions"][precision] = {"seconds": seconds, "size_bytes": len(content), **info}
     print(f"fer-edge convert: {precision} {len(content)} bytes in {seconds:.1f} s", flush=True)
     job.save_result()
