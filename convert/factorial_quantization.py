@@ -104,7 +104,7 @@ def main(results: Path, data_root: Path, models_dir: Path, out: Path, only: tupl
         )
         ev = evaluate_models([model_path, *(c.path for c in converted)], data, latency_runs=latency_runs)
         write_report(ev, out / cell, command, force=True)
-        rows = {r["precision"]: r for r in ev.rows}
+        rows = {r.precision: r.to_dict() for r in ev.rows}
         summary.append({
             "cell": cell,
             "architecture": card.architecture,

@@ -24,6 +24,7 @@ import numpy as np
 
 from fer_edge import __version__
 from fer_edge.errors import FerEdgeError
+from fer_edge.records import Record
 from fer_edge.runtime.interpreter import TfliteModel
 from fer_edge.runtime.model_file import open_classifier, precision_of, time_invokes
 from fer_edge.runtime.scenes import generated_frames
@@ -302,13 +303,33 @@ def verdict(report: dict[str, Any]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- the whole run
 
 
+@dataclass(frozen=True)
+class BenchReport(Record):
+    """The device report ``fer-edge bench --out`` writes. The sections are the JSON objects the report
+    always had (``system``, ``classifiers`` [one per model: precision, size, ``invoke_ms``], the
+    precision comparison, ``detector``, ``end_to_end`` per-stage figures, ``verdict``)."""
+
+    created: str
+    system: dict[str, Any]
+    interpreter: dict[str, str]
+    threads: int
+    frames: int
+    budget_ms: float
+    classifiers: list[dict[str, Any]]
+    precision_comparison: dict[str, Any]
+    detector: dict[str, Any]
+    end_to_end: dict[str, Any]
+    verdict: dict[str, Any]
+    command: str | None = None
+
+
 def run_bench(
     models: list[Path],
     threads: int,
     frames: int,
     detect_every: int = 1,
     progress: Callable[[str], None] = lambda _: None,
-) -> dict[str, Any]:
+) -> BenchReport:
     """Measure ``models`` (all precisions given), the detector and whole frames; return the report."""
     if not models:
         raise FerEdgeError(
@@ -329,7 +350,7 @@ def run_bench(
     e2e = (
         bench_frames(chosen, threads, images, detect_every) if "error" not in detector else {"error": detector["error"]}
     )
-    report: dict[str, Any] = {
+    sections: dict[str, Any] = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "system": {**system_info(), "cpu_temp_c_before": temp_before, "cpu_temp_c_after": cpu_temperature_c()},
         "interpreter": {"backend": classifiers[0]["backend"], "version": classifiers[0]["backend_version"]},
@@ -341,12 +362,12 @@ def run_bench(
         "detector": detector,
         "end_to_end": e2e,
     }
-    report["verdict"] = verdict(report)
-    return report
+    return BenchReport(**sections, verdict=verdict(sections))
 
 
-def format_report(report: dict[str, Any]) -> str:
+def format_report(bench: BenchReport) -> str:
     """The table ``fer-edge bench`` prints."""
+    report = bench.to_dict()
     sysi = report["system"]
     lines = [
         f"device: {sysi['board'] or 'unknown board'} | {sysi['cpu']} x{sysi['cores']} | {sysi['os']} "
