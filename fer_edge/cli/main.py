@@ -17,7 +17,7 @@ import click
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from fer_edge import __version__, quiet_tf  # noqa: E402
-from fer_edge.errors import FerEdgeError  # noqa: E402
+from fer_edge.errors import FerEdgeError, run_command  # noqa: E402
 
 quiet_tf.install()
 
@@ -73,23 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     return run(cli, argv, prog_name="fer-edge")
 
 
-def run(command: click.Command, argv: list[str] | None = None, prog_name: str | None = None) -> int:
-    """Run a Click command with fer-edge's error contract: one line and an exit code, no traceback."""
-    try:
-        command.main(args=argv, prog_name=prog_name, standalone_mode=False)
-    except FerEdgeError as e:
-        click.echo(f"error: {e}", err=True)
-        return e.exit_code
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
-    except click.ClickException as e:
-        e.show()
-        return e.exit_code
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return 130
-    return 0
+#: the error contract's home is fer_edge.errors (recipes use it without the CLI); kept here for callers of ``run``
+run = run_command
 
 
 if __name__ == "__main__":

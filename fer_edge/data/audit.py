@@ -126,10 +126,6 @@ def pixel_std(images: np.ndarray) -> np.ndarray:
     return out
 
 
-def near_blank_mask(images: np.ndarray, max_std: float = BLANK_STD) -> np.ndarray:
-    return pixel_std(images) < max_std
-
-
 # ---------------------------------------------------------------- perceptual hash
 
 

@@ -275,19 +275,4 @@ def to_bgr(img: np.ndarray) -> np.ndarray:
     return img
 
 
-def open_source(spec: str | int | Path, camera: CameraSettings | None = None) -> Source:
-    """Resolve ``spec`` to a ``Source`` (raises FerEdgeError naming the path when it does not exist)."""
-    return Source(spec, camera)
-
-
-__all__ = [
-    "CameraSettings",
-    "Failure",
-    "Frame",
-    "Source",
-    "SourceKind",
-    "classify_source",
-    "open_source",
-    "read_image",
-    "to_bgr",
-]
+__all__ = ["CameraSettings", "Failure", "Frame", "Source", "SourceKind", "classify_source", "read_image", "to_bgr"]
