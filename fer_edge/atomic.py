@@ -1,15 +1,52 @@
-"""Write outputs under a temporary name and rename, so a killed run never leaves half a file."""
+"""Write outputs under a temporary name and rename, so a killed run never leaves half a file.
+
+Temporary names carry the writer's pid (``.<name>.<pid>.<random>.tmp``), so a later run can tell
+a leftover of a killed process (pid gone) from the work of a live one and remove it. Finished
+outputs get the modes the umask gives (``mkstemp``/``mkdtemp`` create 0600/0700), and an
+``OSError`` on an output becomes one ``FerEdgeError`` line naming the path and the fix.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from fer_edge.errors import FerEdgeError
+
+#: ``.<name>.<pid>.<tag>.tmp`` (atomic_path) or ``.<name>.<pid>.partial<.ext>`` (videos keep their extension).
+_TEMP_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.(?:[A-Za-z0-9_]+\.tmp|partial(?:\.[A-Za-z0-9]+)?)$")
+
+_FIXES = {
+    errno.EACCES: "permission denied; choose a folder you can write to, or fix its permissions",
+    errno.EPERM: "operation not permitted; choose a folder you can write to, or fix its permissions",
+    errno.EROFS: "read-only file system; write the output to a writable location",
+    errno.ENOSPC: "no space left on the device; free some space or write the output elsewhere",
+    errno.EDQUOT: "disk quota exceeded; free some space or write the output elsewhere",
+    errno.ENAMETOOLONG: "file name too long for this file system; choose a shorter output path",
+    errno.ENOTDIR: "a part of this path is a file, not a folder; choose another output path",
+    errno.EISDIR: "is a folder; give a file path for this output",
+    errno.ENOENT: "a folder on this path does not exist or vanished; choose an existing location",
+}
+
+#: errno values that concern where an output goes (the CLI maps these to exit code 2).
+OUTPUT_ERRNOS = frozenset(_FIXES)
+
+
+def os_error_message(e: OSError, path: Path | str | None = None) -> str:
+    """One line: the path, what went wrong and the fix."""
+    where = path if path is not None else (e.filename if e.filename is not None else "output")
+    fix = _FIXES.get(e.errno or -1, f"{e.strerror or e}; check the path and try again")
+    return f"{where}: {fix}"
+
+
+def output_error(e: OSError, path: Path | str | None = None) -> FerEdgeError:
+    return FerEdgeError(os_error_message(e, path))
 
 
 def check_destination(dst: Path, force: bool) -> None:
@@ -18,34 +55,114 @@ def check_destination(dst: Path, force: bool) -> None:
         raise FerEdgeError(f"{dst} already exists: choose another output or pass --force to replace it")
 
 
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def temp_name(dst: Path, tag: str = "partial", keep_suffix: bool = False) -> Path:
+    """A hidden sibling of ``dst`` owned by this process; ``keep_suffix`` keeps the extension last
+    (video writers pick the container from it)."""
+    dst = Path(dst)
+    if keep_suffix:
+        return dst.with_name(f".{dst.stem}.{os.getpid()}.{tag}{dst.suffix}")
+    return dst.with_name(f".{dst.name}.{os.getpid()}.{tag}.tmp")
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def remove_stale(folder: Path) -> list[Path]:
+    """Remove temporary outputs in ``folder`` left by processes that no longer run."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP_NAME.match(entry.name)
+        if m and int(m["pid"]) != os.getpid() and not pid_alive(int(m["pid"])):
+            _remove(Path(entry.path))
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def finalize_mode(path: Path) -> None:
+    """Give a finished output the mode a plain ``open``/``mkdir`` would have (0644/0755 under umask 022)."""
+    base = 0o777 if path.is_dir() else 0o666
+    with contextlib.suppress(OSError):
+        os.chmod(path, base & ~_umask())
+
+
+def make_parent(dst: Path) -> None:
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise output_error(e, dst) from None
+    if not dst.parent.is_dir():
+        raise FerEdgeError(f"{dst.parent}: is not a folder; choose another output path")
+
+
 @contextlib.contextmanager
 def atomic_path(dst: Path, force: bool = False, directory: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling of ``dst``; on success it replaces ``dst``, on failure it is removed.
 
-    The existing ``dst`` (with ``force``) is only removed after the new output is complete.
+    The existing ``dst`` (with ``force``) is only removed after the new output is complete, and a
+    folder is replaced as a whole (nothing of the old one stays beside the new files).
     """
     dst = Path(dst)
     check_destination(dst, force)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-        os.close(fd)
-        tmp = Path(name)
+    make_parent(dst)
+    remove_stale(dst.parent)
+    prefix, suffix = f".{dst.name}.{os.getpid()}.", ".tmp"
+    try:
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=dst.parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dst.parent)
+            os.close(fd)
+            tmp = Path(name)
+    except OSError as e:
+        raise output_error(e, dst) from None
     try:
         yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        finalize_mode(tmp)
+        if dst.exists() or dst.is_symlink():
+            old = temp_name(dst, "old")
+            _remove(old)
+            dst.rename(old)
+            try:
+                tmp.rename(dst)
+            except BaseException:
+                old.rename(dst)
+                raise
+            _remove(old)
+        else:
+            tmp.rename(dst)
+    except BaseException as e:
+        if tmp.exists() or tmp.is_symlink():
+            _remove(tmp)
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise output_error(e, dst) from None
         raise
-    if dst.exists() or dst.is_symlink():
-        old = dst.with_name(f".{dst.name}.old")
-        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
-        dst.rename(old)
-        tmp.rename(dst)
-        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
-    else:
-        tmp.rename(dst)
 
 
 def write_text(dst: Path, text: str, force: bool = True) -> Path:

@@ -1,14 +1,21 @@
 """Entry point: a Click group whose subcommands are imported only when called.
 
 Lazy loading keeps ``fer-edge camera`` on a Pi free of TensorFlow and fast to start; user
-errors (``FerEdgeError``) become one line on stderr and exit code 2, never a traceback.
+errors (``FerEdgeError``, usage errors, OS errors on outputs) become one line on stderr and an
+exit code from one contract (``EXIT_CODES``), never a traceback. SIGTERM stops a command as
+Ctrl-C does: finished records stay, partial files are removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import importlib.util
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 import click
 
@@ -37,30 +44,83 @@ COMMANDS: dict[str, tuple[str, str]] = {
 #: Modules only the training install has; a command needing them says how to get them.
 TRAINING_ONLY = ("tensorflow", "keras", "pandas", "sklearn", "statsmodels", "matplotlib")
 
+#: Commands that need the training extra (TensorFlow, pandas, ...); the rest run on the runtime-only install.
+NEEDS_TRAINING = ("demo", "models", "train", "convert", "evaluate")
+
+TRAIN_HINT = "install the training extra: pip install 'fer-edge[train]'"
+
+#: The exit-code contract of every fer-edge command (also printed by ``fer-edge --help``).
+EXIT_CODES = {
+    0: "success (also `fer-edge camera` stopped by Ctrl-C or SIGTERM: its summary is written)",
+    1: "a source or run failed at run time (an input that could not be read, a failed verification)",
+    2: "bad input or usage: a bad data file, model or argument, an existing output without --force, "
+    "an output that cannot be written (permission, read-only, disk full, name too long), a missing extra",
+    130: "interrupted by Ctrl-C or SIGTERM (finished records kept, no partial files left)",
+}
+
+
+def _module_missing(name: str) -> bool:
+    """Whether top-level module ``name`` is absent, found without importing it."""
+    if name in sys.modules:
+        return sys.modules[name] is None
+    try:
+        return importlib.util.find_spec(name) is None
+    except (ImportError, ValueError):
+        return True
+
+
+def missing_training_modules() -> list[str]:
+    return [m for m in TRAINING_ONLY if _module_missing(m)]
+
+
+def runnable_commands() -> list[str]:
+    if not missing_training_modules():
+        return list(COMMANDS)
+    return [name for name in COMMANDS if name not in NEEDS_TRAINING]
+
+
+def _needs_training_error(name: str, module: str) -> FerEdgeError:
+    return FerEdgeError(f"`fer-edge {name}` needs {module}, which this runtime-only install lacks; {TRAIN_HINT}")
+
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
+        return runnable_commands()
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
+        if name in NEEDS_TRAINING:
+            missing = missing_training_modules()
+            if missing:  # refuse before any work (no half-made output folder)
+                raise _needs_training_error(name, missing[0])
         module, attr = COMMANDS[name][0].split(":")
         try:
             return getattr(importlib.import_module(module), attr)
         except ModuleNotFoundError as e:
             if e.name and e.name.split(".")[0] in TRAINING_ONLY:
-                raise FerEdgeError(
-                    f"`fer-edge {name}` needs {e.name.split('.')[0]}, which this runtime-only install lacks; "
-                    "install the training extra: pip install 'fer-edge[train]'"
-                ) from None
+                raise _needs_training_error(name, e.name.split(".")[0]) from None
             if e.name and e.name.startswith("fer_edge"):
                 raise FerEdgeError(f"`fer-edge {name}` is not available in this version of fer-edge") from None
             raise
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        runnable = runnable_commands()
         with formatter.section("Commands"):
-            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+            formatter.write_dl([(name, COMMANDS[name][1]) for name in runnable])
+        others = [name for name in COMMANDS if name not in runnable]
+        if others:
+            with formatter.section("Not installed"):
+                formatter.write_text(
+                    f"{', '.join(others)} need the training extra (TensorFlow, pandas, ...), which this "
+                    f"runtime-only install lacks; {TRAIN_HINT}"
+                )
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Exit codes"):
+            formatter.write_dl([(str(code), text) for code, text in EXIT_CODES.items()])
+        formatter.write_paragraph()
+        formatter.write_text("Errors are one line on stderr starting with 'error:', naming the file and the fix.")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,22 +133,67 @@ def main(argv: list[str] | None = None) -> int:
     return run(cli, argv, prog_name="fer-edge")
 
 
-def run(command: click.Command, argv: list[str] | None = None, prog_name: str | None = None) -> int:
-    """Run a Click command with fer-edge's error contract: one line and an exit code, no traceback."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C's KeyboardInterrupt would be, so both stop a command the same way."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM raises ``Terminated`` (a KeyboardInterrupt) in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _handler(signum: int, _frame: object) -> None:
+        raise Terminated(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, _handler)
     try:
-        command.main(args=argv, prog_name=prog_name, standalone_mode=False)
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def _error(message: str, code: int) -> int:
+    click.echo(f"error: {_one_line(message)}", err=True)
+    return code
+
+
+def run(command: click.Command, argv: list[str] | None = None, prog_name: str | None = None) -> int:
+    """Run a Click command with fer-edge's error contract (``EXIT_CODES``): one line, no traceback."""
+    from fer_edge.atomic import OUTPUT_ERRNOS, os_error_message
+
+    try:
+        with sigterm_as_interrupt():
+            command.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except FerEdgeError as e:
-        click.echo(f"error: {e}", err=True)
-        return e.exit_code
+        return _error(str(e), e.exit_code)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
+        return _error("aborted", 130)
+    except click.UsageError as e:
+        hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
+        return _error(e.format_message() + hint, e.exit_code)
     except click.ClickException as e:
-        e.show()
-        return e.exit_code
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return 130
+        return _error(e.format_message(), e.exit_code)
+    except KeyboardInterrupt as e:
+        how = f"by {e.args[0]}" if isinstance(e, Terminated) and e.args else "by Ctrl-C"
+        return _error(f"interrupted {how}; finished records were kept, partial outputs removed", 130)
+    except ModuleNotFoundError as e:
+        if e.name and e.name.split(".")[0] in TRAINING_ONLY:
+            return _error(f"this command needs {e.name.split('.')[0]}; {TRAIN_HINT}", 2)
+        raise
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):  # the reader of stdout went away (e.g. `| head`): no flush error at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return _error("stdout was closed before the output was complete", 1)
+    except OSError as e:
+        if e.filename is None:
+            raise
+        return _error(os_error_message(e), 2 if e.errno in OUTPUT_ERRNOS else 1)
     return 0
 
 
