@@ -80,8 +80,15 @@ def convert(src: Path, dst: Path, to: str, force: bool) -> None:
     default="dir",
     show_default=True,
 )
-@click.option("-n", "--count", default=2100, show_default=True, help="Number of images (classes balanced).")
-@click.option("--seed", default=0, show_default=True)
+@click.option(
+    "-n",
+    "--count",
+    type=click.IntRange(min=1),
+    default=2100,
+    show_default=True,
+    help="Number of images (classes balanced).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--force", is_flag=True)
 def synthetic(dst: Path, to: str, count: int, seed: int, force: bool) -> None:
     """Write the embedded synthetic dataset (drawn faces, NOT FER-2013) to DST."""

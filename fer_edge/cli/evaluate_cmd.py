@@ -31,7 +31,7 @@ def _pct(v: float | None) -> str:
     type=click.Choice(["train", "val", "test"]),
     help="Score this part of a stratified 80/10/10 split instead (untagged data).",
 )
-@click.option("--split-seed", type=int, default=0, show_default=True, help="Seed of --split.")
+@click.option("--split-seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of --split.")
 @click.option(
     "--split-method",
     type=click.Choice(["stratified", "grouped", "grouped-clean"]),
@@ -52,7 +52,11 @@ def _pct(v: float | None) -> str:
     help="Training data to check the scored images for exact copies [default: the training images of --data].",
 )
 @click.option(
-    "--latency-runs", type=int, default=200, show_default=True, help="Single-image invokes timed per model (0 = skip)."
+    "--latency-runs",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Single-image invokes timed per model (0 = skip).",
 )
 @click.option(
     "--out",
