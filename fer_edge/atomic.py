@@ -50,9 +50,41 @@ def output_error(e: OSError, path: Path | str | None = None) -> FerEdgeError:
 
 
 def check_destination(dst: Path, force: bool) -> None:
-    """Refuse to replace an existing output unless ``force``."""
+    """Refuse to replace an existing output unless ``force``, and one that cannot be written at all
+    (called before any work, so a long run never ends on an unwritable output)."""
+    dst = Path(dst)
     if dst.exists() and not force:
         raise FerEdgeError(f"{dst} already exists: choose another output or pass --force to replace it")
+    check_writable(dst)
+
+
+#: Longest file-name component most file systems take (ext4, btrfs, xfs, tmpfs: 255 bytes).
+NAME_MAX = 255
+
+
+def check_writable(dst: Path) -> None:
+    """Raise a one-line ``FerEdgeError`` when ``dst`` could not be created: a name too long, a file
+    where a folder is needed, or a nearest existing folder that refuses a new file (permission,
+    read-only file system). The last is probed by creating and removing a hidden file there."""
+    dst = Path(dst)
+    for part in dst.parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise FerEdgeError(f"{dst}: {_FIXES[errno.ENAMETOOLONG]}")
+    folder = dst.parent
+    while not (folder.exists() or folder.is_symlink()) and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise FerEdgeError(f"{dst}: {folder} is a file, not a folder; choose another output path")
+    probe = temp_name(folder / "fer-edge", "probe")
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as e:
+        raise FerEdgeError(f"{dst}: cannot write in {folder}: {_FIXES.get(e.errno or -1, e.strerror)}") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
 
 
 def pid_alive(pid: int) -> bool:

@@ -90,13 +90,11 @@ def evaluate(
           --data data/fer2013 --usage PrivateTest --out reports/cnn
     """
 
-    from fer_edge.atomic import check_destination
     from fer_edge.evaluation import evaluate_models, load_eval_data, parse_label_map, write_report
-    from fer_edge.evaluation.report import FILES, markdown
+    from fer_edge.evaluation.report import check_report_folder, markdown
 
     if out_dir is not None:
-        for name in FILES:
-            check_destination(out_dir / name, force)
+        check_report_folder(out_dir, force)
     mapping = parse_label_map(label_map)
     eval_data = load_eval_data(data, usage, split, mapping, split_seed, train_data, split_method)
     click.echo(f"{eval_data.description}", err=True)
