@@ -51,11 +51,12 @@ TRAIN_HINT = "install the training extra: pip install 'fer-edge[train]'"
 
 #: The exit-code contract of every fer-edge command (also printed by ``fer-edge --help``).
 EXIT_CODES = {
-    0: "success (also `fer-edge camera` stopped by Ctrl-C or SIGTERM: its summary is written)",
-    1: "a source or run failed at run time (an input that could not be read, a failed verification)",
-    2: "bad input or usage: a bad data file, model or argument, an existing output without --force, "
-    "an output that cannot be written (permission, read-only, disk full, name too long), a missing extra",
-    130: "interrupted by Ctrl-C or SIGTERM (finished records kept, no partial files left)",
+    0: "success; also `fer-edge camera` stopped by Ctrl-C or SIGTERM (a normal end: its summary is written)",
+    1: "a run failed after it started: some `predict` inputs could not be read (the others were processed), "
+    "a camera or video gave no frame, a conversion failed its verification",
+    2: "bad input or usage: a bad data file, model or argument, an existing output without --force, an output "
+    "that cannot be written (permission, read-only, disk full, name too long), a command this install lacks",
+    130: "interrupted by Ctrl-C or SIGTERM: finished records are kept, partial files removed",
 }
 
 
