@@ -1,8 +1,10 @@
 """``fer-edge predict PATH...``: emotions per face in images, folders, globs and video files.
 
 One record per face (per face per frame for videos, with frame index, timestamp and track id) on
-stdout as a table, JSON or CSV; progress, warnings and the closing count on stderr. An unreadable
-file is reported and skipped; the exit code is 1 when any input failed. No TensorFlow needed.
+stdout as a table, JSON or CSV (a frame without a face: one record with ``faces: 0``); progress, warnings
+and the closing count on stderr. An unreadable file is reported and skipped; the exit code is 1 when any
+input failed and 2 when none could be opened. Ctrl-C and SIGTERM close the output after the last complete
+record and remove partial annotated files (exit 130). No TensorFlow needed.
 """
 
 from __future__ import annotations
@@ -49,29 +51,31 @@ def predict(
     save_annotated: Path | None,
     force: bool,
 ) -> None:
-    """Emotions per face in images, folders (or globs) and video files: box, label and 7 probabilities."""
+    """Emotions per face in images, folders (or globs) and video files: box, label and 7 probabilities.
+
+    An image or frame without a face gives one record too: `faces: 0` in JSON, an empty label in CSV.
+    """
     log_warnings_to_stderr()
+    # Every input is resolved and every annotated output checked before the models load and any record
+    # is printed: a run never stops half-way on an existing output.
+    sources, failed = _resolve(paths)
+    if not sources:
+        raise FerEdgeError(f"nothing to process: {failed[0][1] if len(failed) == 1 else 'no input could be opened'}")
+    annotated = AnnotatedSink(save_annotated, force) if save_annotated is not None else None
+    if annotated is not None:
+        annotated.plan([f for src in sources for f in src.files])
+    for _, message in failed:
+        click.echo(f"warning: {message}; skipped", err=True)
     options = RecognizerOptions(model, detector, detector_model, threads, min_score, min_confidence)
     with EmotionRecognizer(options) as recognizer:
         click.echo(recognizer.describe(), err=True)
         writer = RecordWriter(fmt, recognizer.labels, sys.stdout)
-        annotated = AnnotatedSink(save_annotated, force) if save_annotated is not None else None
-        failed: list[str] = []
         counts = {"images": 0, "videos": 0, "frames": 0, "faces": 0, "no_face": 0}
+        failed_names = [spec for spec, _ in failed]
         try:
-            for spec in paths:
-                try:
-                    source = Source(spec)
-                except FerEdgeError as e:
-                    click.echo(f"error: {e}", err=True)
-                    failed.append(spec)
-                    continue
-                if source.is_live:
-                    click.echo(f"error: {spec}: a camera or stream; use `fer-edge camera --source {spec}`", err=True)
-                    failed.append(spec)
-                    continue
+            for source in sources:
                 _run_source(recognizer, source, writer, annotated, counts)
-                failed += [f.source for f in source.failures]
+                failed_names += [f.source for f in source.failures]
         except BaseException:
             if annotated is not None:
                 annotated.abort()
@@ -82,13 +86,28 @@ def predict(
         annotated.close()
     click.echo(
         f"{counts['images']} image(s), {counts['videos']} video(s) ({counts['frames']} frames): "
-        f"{counts['faces']} face record(s), {counts['no_face']} image(s) or frame(s) without a face; {len(failed)} failed",
+        f"{counts['faces']} face record(s), {counts['no_face']} image(s) or frame(s) without a face; {len(failed_names)} failed",
         err=True,
     )
-    if failed:
-        raise InputsFailed(
-            f"{len(failed)} input(s) could not be read: {', '.join(failed[:5])}{' ...' if len(failed) > 5 else ''}"
-        )
+    if failed_names:
+        n, shown = len(failed_names), ", ".join(failed_names[:5])
+        raise InputsFailed(f"{n} input(s) could not be read: {shown}{' ...' if n > 5 else ''}")
+
+
+def _resolve(paths: tuple[str, ...]) -> tuple[list[Source], list[tuple[str, str]]]:
+    """The sources of ``paths``, and (spec, why) for those that cannot be opened."""
+    sources, failed = [], []
+    for spec in paths:
+        try:
+            source = Source(spec)
+        except FerEdgeError as e:
+            failed.append((spec, str(e)))
+            continue
+        if source.is_live:
+            failed.append((spec, f"{spec}: a camera or stream; use `fer-edge camera --source {spec}`"))
+            continue
+        sources.append(source)
+    return sources, failed
 
 
 def _run_source(
@@ -112,7 +131,7 @@ def _run_source(
         counts["frames"] += is_video
         counts["faces"] += len(result.faces)
         counts["no_face"] += not result.faces
-        writer.write(face_records(frame, result, recognizer.labels))
+        writer.write(face_records(frame, result, recognizer.labels, empty_record=True))
         if annotated is not None:
             image = draw_result(frame.image, result)
             if is_video:

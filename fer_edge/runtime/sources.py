@@ -147,6 +147,11 @@ class Source:
         return f"camera {self.spec}" if self.kind is SourceKind.CAMERA else str(self.spec)
 
     @property
+    def files(self) -> list[Path]:
+        """The image and video files of a file, folder or glob source (empty for cameras and streams)."""
+        return list(self._files)
+
+    @property
     def is_live(self) -> bool:
         return self.kind in (SourceKind.CAMERA, SourceKind.STREAM)
 

@@ -68,8 +68,10 @@ def test_unreadable_files_are_reported_and_skipped_and_the_exit_code_says_so(tfl
     )
     assert code == 1
     recs = json.loads(out)  # the readable inputs were still processed
-    names = {r["source"].rsplit("/", 1)[-1] for r in recs}
+    names = {r["source"].rsplit("/", 1)[-1] for r in recs if r.get("faces") != 0}
     assert names == {"one.jpg", "two.png", "walk.avi"}
+    faceless = [r for r in recs if r.get("faces") == 0]  # a face-less image is a record too, not silence
+    assert [r["source"].rsplit("/", 1)[-1] for r in faceless] == ["empty.png"] and faceless[0]["label"] is None
     assert "warning: " in err and "broken.jpg" in err and "missing.jpg: no such file or folder" in err
     assert err.strip().splitlines()[-1].startswith("error: 2 input(s) could not be read")
     assert "1 image(s) or frame(s) without a face" in err  # empty.png
@@ -132,4 +134,4 @@ def test_no_default_model_message(media, tmp_path, monkeypatch, capsys):
 
 def test_a_camera_is_not_a_predict_input(tflite_models, capsys):
     code, _, err = run(["0", "--model", tflite_models["probe-f32"]], capsys)
-    assert code == 1 and "fer-edge camera --source 0" in err
+    assert code == 2 and "fer-edge camera --source 0" in err  # nothing could be processed: bad input
