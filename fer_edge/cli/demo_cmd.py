@@ -30,7 +30,7 @@ def _write_scene_video(path: Path, frames: int) -> None:
 
     from fer_edge.runtime.scenes import generated_frames
 
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 480))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 30.0, (640, 480))
     for frame in generated_frames(frames):
         writer.write(frame)
     writer.release()
