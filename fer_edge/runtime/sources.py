@@ -275,11 +275,6 @@ def to_bgr(img: np.ndarray) -> np.ndarray:
     return img
 
 
-def open_source(spec: str | int | Path, camera: CameraSettings | None = None) -> Source:
-    """Resolve ``spec`` to a ``Source`` (raises FerEdgeError naming the path when it does not exist)."""
-    return Source(spec, camera)
-
-
 __all__ = [
     "CameraSettings",
     "Failure",
@@ -287,7 +282,6 @@ __all__ = [
     "Source",
     "SourceKind",
     "classify_source",
-    "open_source",
     "read_image",
     "to_bgr",
 ]
