@@ -26,8 +26,9 @@ test: install
 runtime-check: install
 	PY=$(PY) MAIN_PY=$(BIN)/python .ci/runtime-only.sh
 
+# ruff, then mypy on the package (strict for the runtime and the public API: see [tool.mypy] in pyproject.toml)
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 bench: install
 	mkdir -p runs
