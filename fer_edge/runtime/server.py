@@ -40,6 +40,7 @@ import ipaddress
 import json
 import logging
 import math
+import select
 import socket
 import threading
 import time
@@ -595,6 +596,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.live.metrics().encode()
         self._send(HTTPStatus.OK, "text/plain; version=0.0.4; charset=utf-8", body)
 
+    def _client_gone(self) -> bool:
+        """True when the client closed its side (a browser sends nothing after its request, so a readable
+        socket means end of file, or bytes nobody asked for)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
+        except (OSError, ValueError):
+            return True
+
     def _stream_headers(self, ctype: str) -> bool:
         self.close_connection = True
         self.send_response(HTTPStatus.OK)
@@ -615,7 +625,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with live._frame_cond:
             live._stream_clients += 1
         try:
-            while not live._closing.is_set():
+            while not live._closing.is_set() and not self._client_gone():
                 if not live._wait_frame(sent):
                     continue
                 delay = pacer.due - time.monotonic()
@@ -647,7 +657,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"retry: 2000\n: fer-edge events\n\n")
             self.wfile.flush()
             last_write = time.monotonic()
-            while not live._closing.is_set():
+            while not live._closing.is_set() and not self._client_gone():
                 with live._event_cond:
                     if not client.queue:
                         live._event_cond.wait(TICK_S)
