@@ -154,6 +154,7 @@ class LiveServer:
         keepalive_s: float = 5.0,
         track_ttl_s: float = 5.0,
         client_timeout_s: float = 10.0,
+        max_streams: int = 16,
     ) -> None:
         if serve_fps <= 0:
             raise ValueError(f"serve_fps must be positive, got {serve_fps}")
@@ -167,6 +168,8 @@ class LiveServer:
         self.keepalive_s = float(keepalive_s)
         self.track_ttl_s = float(track_ttl_s)
         self.client_timeout_s = float(client_timeout_s)
+        self.max_streams = int(max_streams)
+        self._streaming = 0  # /stream.mjpg + /events connections, each holding a thread (at most max_streams)
         #: the warning printed at start when not bound to loopback (None on loopback)
         self.warning = exposure_warning(host, self.token)
         self._page = _load_page()
@@ -258,6 +261,11 @@ class LiveServer:
     @property
     def event_clients(self) -> int:
         return len(self._event_clients)
+
+    @property
+    def streams_open(self) -> int:
+        """Long-lived connections (``/stream.mjpg`` and ``/events``) holding a slot of ``max_streams``."""
+        return self._streaming
 
     def wants_frame(self) -> bool:
         """True only when someone watches ``/stream.mjpg`` and a frame is due at ``serve_fps``."""
@@ -605,6 +613,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except (OSError, ValueError):
             return True
 
+    def _reserve_stream(self) -> bool:
+        """Take one of ``max_streams`` long-lived slots, or answer 503."""
+        live = self.live
+        with live._conn_lock:
+            ok = live._streaming < live.max_streams
+            live._streaming += ok
+        if not ok:
+            self.close_connection = True
+            self._plain(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                f"503 already {live.max_streams} streams open; close one\n",
+                {"Retry-After": "5"},
+            )
+        return ok
+
+    def _release_stream(self) -> None:
+        with self.live._conn_lock:
+            self.live._streaming -= 1
+
     def _stream_headers(self, ctype: str) -> bool:
         self.close_connection = True
         self.send_response(HTTPStatus.OK)
@@ -617,6 +644,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return self.command != "HEAD"
 
     def _stream(self) -> None:
+        if not self._reserve_stream():
+            return
+        try:
+            self._stream_frames()
+        finally:
+            self._release_stream()
+
+    def _events(self) -> None:
+        if not self._reserve_stream():
+            return
+        try:
+            self._stream_events()
+        finally:
+            self._release_stream()
+
+    def _stream_frames(self) -> None:
         live = self.live
         if not self._stream_headers(f"multipart/x-mixed-replace; boundary={BOUNDARY}"):
             return
@@ -646,7 +689,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             with live._frame_cond:
                 live._stream_clients -= 1
 
-    def _events(self) -> None:
+    def _stream_events(self) -> None:
         live = self.live
         if not self._stream_headers("text/event-stream; charset=utf-8"):
             return

@@ -397,6 +397,10 @@ def test_close_ends_streaming_handlers_promptly():
         s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         clients.append(s)
     wait_until(lambda: server.stream_clients == 2 and server.event_clients == 1, what="three clients")
+    idle = socket.create_connection(("127.0.0.1", server.port), timeout=10)  # HTTP/1.1 keep-alive, then idle
+    idle.sendall(b"GET /stats.json HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert idle.recv(12) == b"HTTP/1.1 200"
+    clients.append(idle)
     server.close()
     for s in clients:  # each sees the end of its stream (a hang would raise socket.timeout)
         while s.recv(65536):
@@ -405,6 +409,23 @@ def test_close_ends_streaming_handlers_promptly():
     assert not server._handler_threads
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+
+
+def test_long_lived_streams_are_limited():
+    with serve(max_streams=2) as server:
+        held = [open_stream(server, path) for path in ("/stream.mjpg", "/events")]
+        wait_until(lambda: server.stream_clients == 1 and server.event_clients == 1, what="two streams")
+        for path in ("/stream.mjpg", "/events"):
+            status, headers, _ = get(server, path)
+            assert status == 503 and headers["Retry-After"] == "5"
+        assert get(server, "/stats.json")[0] == 200  # short requests are not limited
+        held[0][0].close()
+        held[0][1].close()
+        wait_until(lambda: server.streams_open == 1, what="the stream to close")
+        conn, r = open_stream(server)
+        assert r.status == 200
+        conn.close()
+        held[1][0].close()
 
 
 # -- server-sent events ------------------------------------------------------------------------------------
