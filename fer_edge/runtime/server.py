@@ -54,6 +54,7 @@ from urllib.parse import parse_qs, urlsplit
 import cv2
 import numpy as np
 
+from fer_edge.errors import FerEdgeError
 from fer_edge.labels import EMOTIONS
 
 log = logging.getLogger("fer_edge")
@@ -205,11 +206,17 @@ class LiveServer:
         return f"http://{host}:{self.port}/"
 
     def start(self) -> None:
-        """Bind and serve in a daemon thread. Raises OSError when the address is taken."""
+        """Bind and serve in a daemon thread. An address that is taken or unknown is a FerEdgeError."""
         if self._httpd is not None:
             raise RuntimeError("LiveServer already started")
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        httpd = _HTTPServer((self.host, self.port), _Handler, live=self, family=family)
+        try:
+            httpd = _HTTPServer((self.host, self.port), _Handler, live=self, family=family)
+        except OSError as e:
+            raise FerEdgeError(
+                f"cannot serve the live page on {self.host}:{self.port}: {e.strerror or e}; "
+                "choose another address or port (--serve HOST:PORT)"
+            ) from None
         self._httpd = httpd
         self.port = httpd.server_address[1]
         self._started_at = time.monotonic()
@@ -496,7 +503,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.requestline, self.request_version, self.command = "", "HTTP/1.1", ""
             self.close_connection = True
             try:
-                self._plain(e.status, f"{e.status.value} {e.status.phrase}: at most {MAX_HEADERS} bytes\n")
+                what = "request line" if e.status == HTTPStatus.REQUEST_URI_TOO_LONG else "headers"
+                self._plain(e.status, f"{e.status.value} {e.status.phrase}: {what} over {MAX_HEADERS} bytes\n")
                 self._discard_input()
             except OSError:
                 pass
@@ -598,10 +606,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, "text/html; charset=utf-8", self.live._page, {"Content-Security-Policy": csp})
 
     def _stats(self) -> None:
-        self._send(HTTPStatus.OK, "application/json", _dumps(self.live.stats()).encode())
+        try:
+            body = _dumps(self.live.stats()).encode()
+        except Exception:  # noqa: BLE001 - a broken snapshot must not take the page down
+            log.exception("live page: the stats snapshot failed")
+            self._plain(HTTPStatus.INTERNAL_SERVER_ERROR, "500 the stats snapshot failed (see the log)\n")
+            return
+        self._send(HTTPStatus.OK, "application/json", body)
 
     def _metrics(self) -> None:
-        body = self.live.metrics().encode()
+        try:
+            body = self.live.metrics().encode()
+        except Exception:  # noqa: BLE001
+            log.exception("live page: the stats snapshot failed")
+            self._plain(HTTPStatus.INTERNAL_SERVER_ERROR, "500 the stats snapshot failed (see the log)\n")
+            return
         self._send(HTTPStatus.OK, "text/plain; version=0.0.4; charset=utf-8", body)
 
     def _client_gone(self) -> bool:

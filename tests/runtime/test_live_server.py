@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fer_edge.errors import FerEdgeError
 from fer_edge.labels import EMOTIONS
 from fer_edge.runtime.scenes import face_scene
 from fer_edge.runtime.server import BOUNDARY, LiveServer, exposure_warning, is_loopback
@@ -211,6 +212,25 @@ def test_metrics_are_prometheus_text_with_help_and_type():
         assert samples[name] == pytest.approx(value), name
     for name in ("fer_edge_frames_total", "fer_edge_stage_latency_ms", "fer_edge_events_dropped_total"):
         assert f"# HELP {name} " in text and f"# TYPE {name} " in text
+
+
+def test_a_failing_snapshot_is_a_500_not_a_dead_page(caplog):
+    def broken() -> dict:
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.ERROR, logger="fer_edge"), serve(snapshot=broken) as server:
+        assert get(server, "/stats.json")[0] == 500
+        assert get(server, "/metrics")[0] == 500
+        assert get(server, "/")[0] == 200
+    assert any("snapshot failed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_taken_port_is_one_line_of_error():
+    with serve() as server:
+        other = LiveServer("127.0.0.1", server.port)
+        with pytest.raises(FerEdgeError, match=rf"127\.0\.0\.1:{server.port}: .*--serve HOST:PORT"):
+            other.start()
+        other.close()
 
 
 def test_head_sends_headers_without_a_body():
@@ -491,3 +511,17 @@ def test_a_slow_event_client_loses_the_oldest_records_and_they_are_counted():
     dropped = server.events_dropped
     assert dropped == last + 1 - len(frames)
     assert f"fer_edge_events_dropped_total {dropped}" in body.decode()
+
+
+def test_the_server_imports_without_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, fer_edge.runtime.server\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('tensorflow', 'keras', 'pandas', 'sklearn', 'matplotlib')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
