@@ -24,6 +24,9 @@ The camera loop talks to it through three calls, none of which waits for a brows
     ...
     server.close()                      # stops every handler within about a second
 
+``LivePageSink(server)`` wraps the same calls as a ``CameraSession`` frame sink (``wants_image`` /
+``on_frame`` / ``close``).
+
 Threading contract: ``publish_frame`` keeps a reference to the array, so the caller must not draw on it
 afterwards (publish a fresh image per frame). JPEG encoding happens in the stream handlers, once per new
 frame however many clients watch. Each ``/events`` client has its own bounded queue: a client that reads
@@ -56,6 +59,9 @@ import numpy as np
 
 from fer_edge.errors import FerEdgeError
 from fer_edge.labels import EMOTIONS
+from fer_edge.runtime.pipeline import FrameResult
+from fer_edge.runtime.sinks import face_records
+from fer_edge.runtime.sources import Frame
 
 log = logging.getLogger("fer_edge")
 
@@ -149,7 +155,7 @@ class LiveServer:
         token: str | None = None,
         serve_fps: float = 10.0,
         labels: tuple[str, ...] = EMOTIONS,
-        snapshot: Callable[[], dict] | None = None,
+        snapshot: Callable[[], dict[str, Any]] | None = None,
         jpeg_quality: int = 80,
         event_buffer: int = 256,
         keepalive_s: float = 5.0,
@@ -188,7 +194,7 @@ class LiveServer:
         self._event_clients: list[_EventClient] = []
         self.events_published = 0
         self.events_dropped = 0
-        self._tracks: dict[Any, tuple[float, dict]] = {}
+        self._tracks: dict[Any, tuple[float, dict[str, Any]]] = {}
         # connections, for a prompt close()
         self._conn_lock = threading.Lock()
         self._connections: set[socket.socket] = set()
@@ -286,7 +292,7 @@ class LiveServer:
             self._frame = (seq, image_bgr)
             self._frame_cond.notify_all()
 
-    def publish_records(self, records: list[dict]) -> None:
+    def publish_records(self, records: list[dict[str, Any]]) -> None:
         """Queue one frame's per-face records for every ``/events`` client and keep them as track state."""
         if not records:
             return
@@ -344,7 +350,7 @@ class LiveServer:
             "uptime_s": round(time.monotonic() - self._started_at, 3),
         }
 
-    def _tracks_state(self) -> list[dict]:
+    def _tracks_state(self) -> list[dict[str, Any]]:
         now = time.monotonic()
         live = [rec for t, rec in list(self._tracks.values()) if now - t <= self.track_ttl_s]
         return sorted(live, key=lambda r: str(r.get("track_id")))
@@ -360,6 +366,27 @@ class LiveServer:
     def metrics(self) -> str:
         """Prometheus text exposition of ``stats()``."""
         return prometheus_text(self.stats())
+
+
+class LivePageSink:
+    """``LiveServer`` as a ``CameraSession`` frame sink: asks for the annotated image only when a frame is
+    due for a watching browser, and passes every frame's face records on to ``/events``."""
+
+    def __init__(self, server: LiveServer, labels: tuple[str, ...] | None = None) -> None:
+        self.server = server
+        self.labels = tuple(labels) if labels is not None else server.labels
+
+    def wants_image(self) -> bool:
+        return self.server.wants_frame()
+
+    def on_frame(self, frame: Frame, result: FrameResult, annotated: np.ndarray | None) -> None:
+        if annotated is not None:
+            self.server.publish_frame(annotated)
+        if result.faces:
+            self.server.publish_records(face_records(frame, result, self.labels))
+
+    def close(self) -> None:
+        self.server.close()
 
 
 def _num(v: Any) -> str:
@@ -468,8 +495,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     sys_version = ""
 
     def setup(self) -> None:
-        self.timeout = self.server.live.client_timeout_s
         super().setup()
+        # a client that sends or reads nothing for this long is dropped (a blocked write ends, too)
+        self.connection.settimeout(self.server.live.client_timeout_s)
 
     @property
     def live(self) -> LiveServer:

@@ -21,8 +21,11 @@ import pytest
 
 from fer_edge.errors import FerEdgeError
 from fer_edge.labels import EMOTIONS
+from fer_edge.runtime.detector import BBox
+from fer_edge.runtime.pipeline import FaceResult, FrameResult
 from fer_edge.runtime.scenes import face_scene
-from fer_edge.runtime.server import BOUNDARY, LiveServer, exposure_warning, is_loopback
+from fer_edge.runtime.server import BOUNDARY, LivePageSink, LiveServer, exposure_warning, is_loopback
+from fer_edge.runtime.sources import Frame
 
 SNAPSHOT = {
     "frames": 120,
@@ -511,6 +514,31 @@ def test_a_slow_event_client_loses_the_oldest_records_and_they_are_counted():
     dropped = server.events_dropped
     assert dropped == last + 1 - len(frames)
     assert f"fer_edge_events_dropped_total {dropped}" in body.decode()
+
+
+def test_the_sink_adapter_feeds_stream_and_events():
+    probs = np.full(len(EMOTIONS), 0.05, np.float32)
+    probs[EMOTIONS.index("sad")] = 0.7
+    result = FrameResult((FaceResult(4, BBox(10, 20, 110, 140), 0.9, probs, "sad"),))
+    with serve(serve_fps=50) as server:
+        sink = LivePageSink(server)
+        frame = Frame(face_scene(), 17, 0.5, "clip.mp4")
+        sink.on_frame(frame, result, None)
+        assert not sink.wants_image()  # nobody watches
+        conn, r = open_stream(server, "/events")
+        sconn, sr = open_stream(server)
+        wait_until(lambda: server.event_clients == 1 and server.stream_clients == 1, what="clients")
+        wait_until(sink.wants_image, what="an image to be wanted")
+        sink.on_frame(frame, result, numbered_frame(3))
+        (event,) = read_events(r, 1)
+        assert (event["frame"], event["track_id"], event["label"], event["source"]) == (17, 4, "sad", "clip.mp4")
+        assert event["p_sad"] == pytest.approx(0.7)
+        assert cv2.imdecode(np.frombuffer(read_part(sr), np.uint8), cv2.IMREAD_COLOR).shape == (480, 640, 3)
+        conn.close()
+        sconn.close()
+        sink.close()
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
 
 
 def test_the_server_imports_without_tensorflow():
