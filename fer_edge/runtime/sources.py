@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import glob as globlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -180,6 +180,8 @@ class Source:
         self._reader: LatestFrameReader | None = None
         self._sync_frames = 0
         self._sync_done = False
+        self._sync_iter: Generator[Frame, None, None] | None = None
+        self._sync_closed = False
         self._files = self._expand()
 
     @property
@@ -207,7 +209,7 @@ class Source:
             raise FerEdgeError(f"{self.spec}: no images or videos found there")
         return files
 
-    def __iter__(self) -> Iterator[Frame]:
+    def __iter__(self) -> Generator[Frame, None, None]:
         if self.is_live:
             yield from self._threaded(live=True)
         elif self.realtime:
@@ -261,6 +263,14 @@ class Source:
                 yield Captured(img, str(path), 1.0 / STILL_FPS)
 
     def _threaded(self, live: bool) -> Iterator[Frame]:
+        reader = self._start_reader(live)
+        try:
+            while (frame := reader.read()) is not None:
+                yield frame
+        finally:
+            reader.close()
+
+    def _start_reader(self, live: bool) -> LatestFrameReader:
         from fer_edge.runtime.live_source import LatestFrameReader
 
         self.close()
@@ -280,12 +290,27 @@ class Source:
             initial=initial,
         )
         self._reader = reader
-        reader.start()
-        try:
-            while (frame := reader.read()) is not None:
-                yield frame
-        finally:
-            reader.close()
+        return reader.start()
+
+    def read(self, timeout: float | None = None) -> Frame | None:
+        """The next frame (for a live or ``realtime`` source: the newest one), or None when the source
+        has finished or, for those, when ``timeout`` seconds pass first (then ``finished`` is False).
+        An alternative to iterating for a loop that must wake up now and then (a watchdog ping, a
+        stop check) while a camera reconnects. Use one style per ``Source``: reading or iterating."""
+        if self.is_live or self.realtime:
+            if self._reader is None:
+                self._start_reader(live=self.is_live)
+            assert self._reader is not None
+            return self._reader.read(timeout)
+        if self._sync_iter is None:
+            self._sync_closed = False
+            self._sync_iter = iter(self)
+        return next(self._sync_iter, None)
+
+    @property
+    def finished(self) -> bool:
+        """The source delivers no more frames (ended, gone for good, or closed)."""
+        return self.health().state in ("ended", "gone", "closed")
 
     def health(self) -> SourceHealth:
         """Counters of the source (frames, dropped frames, stalls, reconnects, state), from any thread."""
@@ -294,7 +319,7 @@ class Source:
         if self._reader is not None:
             return self._reader.health()
         n = self._sync_frames
-        state = "ended" if self._sync_done else ("streaming" if n else "starting")
+        state = "ended" if self._sync_done else "closed" if self._sync_closed else "streaming" if n else "starting"
         return SourceHealth(
             frames=n, taken=n, state=state, reason=f"{self.name}: end of input" if self._sync_done else None
         )
@@ -394,6 +419,10 @@ class Source:
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
+        if self._sync_iter is not None:
+            self._sync_iter.close()
+            self._sync_iter = None
+        self._sync_closed = True
         if self._cap is not None:
             self._cap.release()
             self._cap = None

@@ -114,11 +114,13 @@ def test_stream_stopped_and_restarted_reconnects_once_and_frames_continue(server
         indexes.append(frame.index)
         if len(indexes) == 10:
             server.stop()  # the camera's stream ends mid-run
-            threading.Timer(1.0, server.start).start()
+            restart = threading.Timer(1.0, server.start)
+            restart.start()
         if len(indexes) == 30 or time.monotonic() > deadline:
             break
     health = src.health()
     src.close()
+    restart.join()
     assert len(indexes) == 30, health
     assert all(a < b for a, b in zip(indexes, indexes[1:]))  # indexes keep increasing across the reconnect
     assert health.reconnects == 1 and health.stalls == 0
@@ -159,6 +161,26 @@ def test_stream_gone_for_good_ends_iteration_promptly_as_gone(server):
     assert health.gone and health.reconnects == 0
     assert health.reason is not None and "gone after 1 reconnect attempt" in health.reason
     assert server.url in health.reason
+
+
+def test_read_with_a_timeout_wakes_up_while_the_stream_reconnects(server):
+    src = Source(server.url, stall_timeout=2.0, backoff_base=0.1)
+    try:
+        assert src.read(timeout=5) is not None
+        server.stop()
+        assert _wait_until(lambda: src.health().state == "reconnecting")
+        pending = 0
+        while src.read(timeout=0.3) is not None:  # the newest frame from before the stop, if not taken yet
+            pending += 1
+            assert pending <= 1
+        assert not src.finished  # read woke up on its timeout: the source is reconnecting, not finished
+        server.start()
+        frame = src.read(timeout=8)
+        assert frame is not None and frame.index >= 1
+        assert src.health().reconnects == 1
+    finally:
+        src.close()
+    assert src.finished and src.read(timeout=0.1) is None
 
 
 def test_close_returns_promptly_while_the_reader_is_blocked_in_a_stalled_read(server):
