@@ -320,6 +320,8 @@ class LatestFrameReader:
         frames: Iterator[Captured] | None = initial
         try:
             if frames is None:
+                if self._stop.is_set() or self._gen != gen:
+                    return  # closed while this worker was being started: open nothing
                 frames = self._connect()
             due = time.monotonic()
             for item in frames:

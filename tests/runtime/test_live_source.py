@@ -186,7 +186,7 @@ def test_read_with_a_timeout_wakes_up_while_the_stream_reconnects(server):
 def test_close_returns_promptly_while_the_reader_is_blocked_in_a_stalled_read(server):
     src = Source(server.url, stall_timeout=30.0)  # the watchdog will not rescue the blocked read
     frames = iter(src)
-    assert next(frames).index == 0
+    assert next(frames).index >= 0  # the newest frame (FFmpeg may hand over two at once; the first is dropped)
     server.stalled = True
     time.sleep(0.5)  # the worker is now inside cap.read() with nothing arriving
     started = time.monotonic()
