@@ -79,4 +79,6 @@ def test_what_the_setup_script_imports_exists():
     for module, names in imports:
         mod = importlib.import_module(module)
         for name in names.split(","):
-            assert hasattr(mod, name.strip()), f"{module}.{name.strip()} is gone but devices/setup-raspberry-pi.sh uses it"
+            assert hasattr(mod, name.strip()), (
+                f"{module}.{name.strip()} is gone but devices/setup-raspberry-pi.sh uses it"
+            )
