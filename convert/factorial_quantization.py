@@ -35,8 +35,9 @@ import numpy as np  # noqa: E402
 
 from fer_edge.atomic import write_text  # noqa: E402
 from fer_edge.errors import FerEdgeError  # noqa: E402
+from fer_edge.runtime.model_file import PRECISIONS as ALL_PRECISIONS  # noqa: E402
 
-PRECISIONS = ("float32", "float16", "int8")
+PRECISIONS = tuple(p for p in ALL_PRECISIONS if p != "dynamic")  # the study's three
 
 
 def _cell_models(results: Path, only: tuple[str, ...], every_seed: bool = False) -> list[Path]:
@@ -171,7 +172,7 @@ def main(
             train_source=f"the run's training split ({len(train)} images)",
         )
         ev = evaluate_models([model_path, *(c.path for c in converted)], data, latency_runs=latency_runs)
-        rows = {r["precision"]: r for r in ev.rows}
+        rows = {r.precision: r.to_dict() for r in ev.rows}
         ev.targets = _loss_targets(ev.targets, rows, ev.targets[0]["model"] if ev.targets else cell, limits)
         write_report(ev, out / tag, command, force=True)
         int8_path = next(c.path for c in converted if c.precision == "int8")

@@ -19,10 +19,10 @@ def _command_line() -> str:
         value = ctx.params.get(param.name)
         if value is None or value == () or param.name in ("help",):
             continue
-        if isinstance(param, click.Argument):
+        if not isinstance(param, click.Option):  # an argument
             parts.append(str(value))
             continue
-        flag = param.opts[0] if value is not False else (param.secondary_opts or [None])[0]
+        flag = param.opts[0] if value is not False else next(iter(param.secondary_opts), "")
         if isinstance(value, bool):
             if value and not param.is_flag or not flag:
                 continue
@@ -58,9 +58,17 @@ def train() -> None:
 @click.option(
     "--channels", type=click.IntRange(1, 3), default=None, help="Input channels (default: the architecture's)."
 )
-@click.option("--seed", default=0, show_default=True, help="Split, initial weights, shuffling.")
-@click.option("--epochs", default=50, show_default=True, help="At most this many epochs (early stopping).")
-@click.option("--batch-size", default=64, show_default=True)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Split, initial weights, shuffling."
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="At most this many epochs (early stopping).",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--augment/--no-augment", default=False, show_default=True, help="Flip, shift, rotate, brightness.")
 @click.option(
     "--split",
@@ -130,6 +138,7 @@ def model_cmd(
               help="An original Kaggle fer2013.csv; default: written once from --data into OUT/.cache.")  # fmt: skip
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Override the protocol's epochs (quick trials).")
 @click.option("--only", multiple=True, help="Run only these cells (e.g. dir-rgb-28709_cnn or a data cell name).")
+@click.option("--force", is_flag=True, help="Retrain finished runs whose recorded protocol differs from this one.")
 def factorial_cmd(
     data_root: Path,
     out: Path,
@@ -139,6 +148,7 @@ def factorial_cmd(
     csv_path: Path | None,
     epochs: int | None,
     only: tuple[str, ...],
+    force: bool,
 ) -> None:
     """Run every cell x seed of the factorial; finished runs are skipped, a killed run resumes."""
     from fer_edge.training.factorial import load_experiment, run_factorial
@@ -160,6 +170,7 @@ def factorial_cmd(
         only=list(only) or None,
         command=_command_line(),
         log=_echo,
+        force=force,
     )
     _echo("per run (seconds/epoch, seconds for the run, test accuracy):")
     for m in results:

@@ -230,7 +230,7 @@ def effect_weights(exp: Experiment, comparison: Comparison) -> list[tuple[str, s
         p = PAPER1_TABLE1.get((exp.data[d].paper, a)) if exp.data[d].paper else None
         return p["accuracy"] if p else float("nan")
 
-    out = []
+    out: list[tuple[str, str, dict[str, float], float]] = []
     for a in archs:
         out.append(
             (a, f"{lvl1} − {lvl0}, {a}", {cell_name(d1, a): 1, cell_name(d0, a): -1}, paper(d1, a) - paper(d0, a))
@@ -449,9 +449,9 @@ def plot_mean_confusions(mats: dict[str, list[np.ndarray]], cells: list[str], pa
     return save(fig, path)
 
 
-def _chain(exp: Experiment, start: str, end: str) -> list[tuple[str, str, str]]:
+def _chain(exp: Experiment, start: str, end: str) -> list[tuple[str, ...]]:
     """Controlled comparisons linking ``start`` to ``end`` one factor at a time: (factor, from, to)."""
-    steps: list[tuple[str, str, str]] = []
+    steps: list[tuple[str, ...]] = []
     comps = [
         c
         for v in exp.variants.values()
@@ -862,7 +862,7 @@ def _timing_section(c: Computed, runs: pd.DataFrame, exp: Experiment, out_dir: P
             "## Timings (as measured on the machine that ran it)",
             "",
             "Seconds per epoch (training + validation) and per run (loading excluded; fit, scoring, figures and "
-            "saving included), mean over seeds. Runs with run-record schema 2 also record the machine, its load "
+            "saving included), mean over seeds. Runs with run-record schema 1 also record the machine, its load "
             "average at start and end, and UTC start/end (`machine`, `wall` in metrics.json); older runs do not.",
             "",
             _md_table(pd.DataFrame(rows)),

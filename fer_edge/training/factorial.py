@@ -137,6 +137,43 @@ def is_done(out: Path, cell: str, seed: int) -> bool:
     return (run_dir(out, cell, seed) / METRICS_FILE).exists()
 
 
+#: TrainConfig fields that do not change what a run learns (the seed is the run's own).
+_NOT_PROTOCOL = ("seed", "verbose")
+
+
+def protocol_differences(metrics: dict[str, Any], protocol: TrainConfig, split: str) -> dict[str, tuple[Any, Any]]:
+    """``{field: (recorded, wanted)}`` where a finished run's recorded protocol differs from this one.
+
+    A field the run did not record (an older fer-edge) counts as its default value.
+    """
+    recorded = dict(metrics.get("fit", {}).get("config") or {})
+    defaults = TrainConfig().as_dict()
+    diffs = {
+        k: (recorded.get(k, defaults[k]), v)
+        for k, v in protocol.as_dict().items()
+        if k not in _NOT_PROTOCOL and recorded.get(k, defaults[k]) != v
+    }
+    method = metrics.get("split", {}).get("method")
+    if method is not None and method != split:
+        diffs["split"] = (method, split)
+    return diffs
+
+
+def _stale_runs(
+    out: Path, plan: list[tuple[int, str, str]], protocol: TrainConfig, split: str
+) -> dict[tuple[str, int], dict[str, tuple[Any, Any]]]:
+    """Finished runs of ``plan`` whose recorded protocol differs: ``{(cell, seed): differences}``."""
+    stale = {}
+    for seed, d, a in plan:
+        cell = cell_name(d, a)
+        if is_done(out, cell, seed):
+            metrics = json.loads((run_dir(out, cell, seed) / METRICS_FILE).read_text())
+            diffs = protocol_differences(metrics, protocol, split)
+            if diffs:
+                stale[(cell, seed)] = diffs
+    return stale
+
+
 def _clean_partial(out: Path) -> list[Path]:
     """Remove temporary run directories left by a killed run (they hold no finished result)."""
     removed = []
@@ -218,12 +255,15 @@ def run_factorial(
     only: list[str] | None = None,
     command: str = "",
     log: Callable[[str], None] = print,
+    force: bool = False,
     loader: Callable[..., Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Train every pending cell x seed (seed-major, so every cell gets a first seed early).
 
     ``loader(cell, data_root, cache_dir, csv_path)`` returns a FerDataset (default: the real
     loaders of ``fer_edge.training.datasets``); each data cell is loaded once, when first needed.
+    Finished runs whose recorded protocol differs from this one are refused before any work,
+    or with ``force`` retrained (each replaced only when its new run is complete).
     """
     from dataclasses import replace
 
@@ -249,6 +289,14 @@ def run_factorial(
     with _Lock(out):
         for p in _clean_partial(out):
             log(f"removed the unfinished run {p} (it is retrained)")
+        stale = _stale_runs(out, plan, protocol, exp.split)
+        if stale and not force:
+            (cell, seed), diffs = next(iter(stale.items()))
+            what = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in diffs.items())
+            raise FerEdgeError(
+                f"{run_dir(out, cell, seed)}: {len(stale)} finished run(s) used another protocol ({what}); "
+                "pass --force to retrain them with this one, or choose another --out"
+            )
         recorded = out / EXPERIMENT_FILE
         if exp.raw and not recorded.exists():
             write_text(recorded, json.dumps(exp.raw, indent=2) + "\n")
@@ -259,7 +307,9 @@ def run_factorial(
             if not (out / CHECKS_FILE).exists():
                 log("checking the data cells (decoders, CSV = directory, duplicates) once ...")
             ensure_data_checks(out, data_root, csv_path or ensure_kaggle_csv(data_root, cache_dir))
-        pending = [x for x in plan if not is_done(out, cell_name(x[1], x[2]), x[0])]
+        pending = [
+            x for x in plan if not is_done(out, cell_name(x[1], x[2]), x[0]) or (cell_name(x[1], x[2]), x[0]) in stale
+        ]
         log(
             f"factorial {exp.name}: variants {', '.join(variants)}; {len(cells)} cells x {n_seeds} seeds = "
             f"{len(plan)} runs, {len(plan) - len(pending)} already done, {len(pending)} to run"
@@ -267,7 +317,7 @@ def run_factorial(
         for i, (seed, d, a) in enumerate(plan, 1):
             cell = cell_name(d, a)
             target = run_dir(out, cell, seed)
-            if is_done(out, cell, seed):
+            if is_done(out, cell, seed) and (cell, seed) not in stale:
                 log(f"[{i}/{len(plan)}] {cell} seed {seed}: done already, skipped")
                 results.append(json.loads((target / METRICS_FILE).read_text()))
                 continue
@@ -296,7 +346,7 @@ def run_factorial(
                 cell=cell,
                 command=command,
             )
-            metrics = train_run(loaded[d], spec, target, log=log)
+            metrics = train_run(loaded[d], spec, target, force=(cell, seed) in stale, log=log)
             results.append(metrics)
             chosen = update_best(out, cell)
             log(
