@@ -138,7 +138,8 @@ def main(
     from fer_edge.data.audit import leakage_mask
     from fer_edge.evaluation import EvalData, evaluate_models, write_report
     from fer_edge.evaluation.evaluate import MAX_LOSS_PP
-    from fer_edge.evaluation.models import as_input, predict_keras, predict_tflite
+    from fer_edge.evaluation.models import predict_keras, predict_tflite
+    from fer_edge.runtime.model_file import to_channels
 
     limits = {
         "int8": MAX_LOSS_PP["int8"] if max_int8_loss_pp is None else max_int8_loss_pp,
@@ -176,7 +177,7 @@ def main(
         ev.targets = _loss_targets(ev.targets, rows, ev.targets[0]["model"] if ev.targets else cell, limits)
         write_report(ev, out / tag, command, force=True)
         int8_path = next(c.path for c in converted if c.precision == "int8")
-        x = as_input(test.images, channels)
+        x = to_channels(test.images, channels)
         float_pred = predict_keras(model_path, x).argmax(1)
         int8_pred = predict_tflite(int8_path, x)[0].argmax(1)
         summary.append({
