@@ -27,10 +27,8 @@ from pathlib import Path
 
 import cv2
 
-sys.path.insert(0, "tests")
-from conftest_runtime import face_scene, make_models, write_video  # noqa: E402
-
-from fer_edge.runtime import classifier  # noqa: E402
+from fer_edge.runtime import classifier
+from fer_edge.testing import face_scene, make_models, write_video
 
 work = Path(sys.argv[1])
 cv2.imwrite(str(work / "face.jpg"), face_scene((320, 240)))

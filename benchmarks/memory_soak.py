@@ -22,16 +22,15 @@ from pathlib import Path
 
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fer_edge.runtime import classifier as classifier_mod
+from fer_edge.runtime.overlay import draw_result
+from fer_edge.runtime.pipeline import FrameResult
+from fer_edge.runtime.recognizer import RecognizerOptions
+from fer_edge.runtime.session import CameraOptions, CameraSession, CameraSummary
+from fer_edge.runtime.sources import Frame, SourceKind
+from fer_edge.testing import video_frames
 
-from test_bench_runtime import THREADS, video_frames  # noqa: E402
-
-from fer_edge.runtime import classifier as classifier_mod  # noqa: E402
-from fer_edge.runtime.overlay import draw_result  # noqa: E402
-from fer_edge.runtime.pipeline import FrameResult  # noqa: E402
-from fer_edge.runtime.recognizer import RecognizerOptions  # noqa: E402
-from fer_edge.runtime.session import CameraOptions, CameraSession, CameraSummary  # noqa: E402
-from fer_edge.runtime.sources import Frame, SourceKind  # noqa: E402
+THREADS = 1  # as benchmarks/test_bench_runtime.py
 
 
 class CyclingSource:
@@ -60,8 +59,7 @@ def model_path(folder: Path) -> Path:
     if classifier_mod.DEFAULT_MODEL.is_file():
         return classifier_mod.DEFAULT_MODEL
     code = (
-        "import sys; from pathlib import Path; sys.path.insert(0, 'tests'); "
-        "from conftest_runtime import make_models; "
+        "from pathlib import Path; from fer_edge.testing import make_models; "
         f"make_models(Path({str(folder)!r}), only=('cnn-int8',))"
     )
     root = Path(__file__).resolve().parent.parent

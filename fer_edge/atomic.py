@@ -20,7 +20,7 @@ from pathlib import Path
 from fer_edge.errors import FerEdgeError
 
 #: ``.<name>.<pid>.<tag>.tmp`` (atomic_path) or ``.<name>.<pid>.partial<.ext>`` (videos keep their extension).
-_TEMP_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.(?:[A-Za-z0-9_]+\.tmp|partial(?:\.[A-Za-z0-9]+)?)$")
+_TEMP_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.(?:[A-Za-z0-9_]+\.tmp|(?:[A-Za-z0-9_]+\.)?partial(?:\.[A-Za-z0-9]+)?)$")
 
 _FIXES = {
     errno.EACCES: "permission denied; choose a folder you can write to, or fix its permissions",
@@ -158,52 +158,87 @@ def make_parent(dst: Path) -> None:
         raise FerEdgeError(f"{dst.parent}: is not a folder; choose another output path")
 
 
-@contextlib.contextmanager
-def atomic_path(dst: Path, force: bool = False, directory: bool = False) -> Iterator[Path]:
-    """Yield a temporary sibling of ``dst``; on success it replaces ``dst``, on failure it is removed.
+class PendingPath:
+    """A temporary sibling of ``dst`` to write into; ``commit`` puts it in place, ``abort`` removes it.
 
-    The existing ``dst`` (with ``force``) is only removed after the new output is complete, and a
-    folder is replaced as a whole (nothing of the old one stays beside the new files).
+    For writers that outlive one block (a video open across frames); ``atomic_path`` wraps it for the
+    rest. ``keep_suffix`` ends the temporary name with ``dst``'s extension (``.clip.<pid>.x1y2.partial.mp4``),
+    for writers that choose the format from it (OpenCV's video and image encoders). The existing ``dst``
+    (with ``force``) is only removed after the new output is complete, and a folder is replaced as a whole.
     """
-    dst = Path(dst)
-    check_destination(dst, force)
-    make_parent(dst)
-    remove_stale(dst.parent)
-    prefix, suffix = f".{dst.name}.{os.getpid()}.", ".tmp"
-    try:
-        if directory:
-            tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=dst.parent))
-        else:
-            fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dst.parent)
-            os.close(fd)
-            tmp = Path(name)
-    except OSError as e:
-        raise output_error(e, dst) from None
-    try:
-        yield tmp
-        finalize_mode(tmp)
-        if dst.exists() or dst.is_symlink():
-            old = temp_name(dst, "old")
-            _remove(old)
-            dst.rename(old)
-            try:
+
+    def __init__(self, dst: Path, force: bool = False, directory: bool = False, keep_suffix: bool = False) -> None:
+        self.dst = dst = Path(dst)
+        check_destination(dst, force)
+        make_parent(dst)
+        remove_stale(dst.parent)
+        pid = os.getpid()
+        prefix = f".{dst.stem if keep_suffix else dst.name}.{pid}."
+        suffix = f".partial{dst.suffix}" if keep_suffix else ".tmp"
+        try:
+            if directory:
+                self.tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=dst.parent))
+            else:
+                fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dst.parent)
+                os.close(fd)
+                self.tmp = Path(name)
+        except OSError as e:
+            raise output_error(e, dst) from None
+
+    def commit(self) -> Path:
+        dst, tmp = self.dst, self.tmp
+        try:
+            finalize_mode(tmp)
+            if tmp.is_file() and not dst.is_dir():  # one rename: readers see the old file or the new
+                os.replace(tmp, dst)
+            elif dst.exists() or dst.is_symlink():
+                old = temp_name(dst, "old")
+                _remove(old)
+                dst.rename(old)
+                try:
+                    tmp.rename(dst)
+                except BaseException:
+                    old.rename(dst)
+                    raise
+                _remove(old)
+            else:
                 tmp.rename(dst)
-            except BaseException:
-                old.rename(dst)
-                raise
-            _remove(old)
-        else:
-            tmp.rename(dst)
-    except BaseException as e:
-        if tmp.exists() or tmp.is_symlink():
-            _remove(tmp)
-        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        except OSError as e:
+            self.abort()
+            raise output_error(e, dst) from None
+        return dst
+
+    def abort(self) -> None:
+        if self.tmp.exists() or self.tmp.is_symlink():
+            _remove(self.tmp)
+
+
+@contextlib.contextmanager
+def atomic_path(dst: Path, force: bool = False, directory: bool = False, keep_suffix: bool = False) -> Iterator[Path]:
+    """Yield a temporary sibling of ``dst``; on success it replaces ``dst``, on failure it is removed."""
+    pending = PendingPath(dst, force=force, directory=directory, keep_suffix=keep_suffix)
+    try:
+        yield pending.tmp
+    except OSError as e:
+        pending.abort()
+        if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
             raise output_error(e, dst) from None
         raise
+    except BaseException:
+        pending.abort()
+        raise
+    pending.commit()
 
 
 def write_text(dst: Path, text: str, force: bool = True) -> Path:
     """Atomically write a small text file (reports, JSON); replaces by default."""
     with atomic_path(Path(dst), force=force) as tmp:
         tmp.write_text(text)
+    return Path(dst)
+
+
+def write_bytes(dst: Path, data: bytes, force: bool = True) -> Path:
+    """Atomically write a file's bytes; replaces by default."""
+    with atomic_path(Path(dst), force=force) as tmp:
+        tmp.write_bytes(data)
     return Path(dst)

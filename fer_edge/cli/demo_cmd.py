@@ -26,14 +26,10 @@ def _step(title: str, args: list[str]) -> None:
 
 def _write_scene_video(path: Path, frames: int) -> None:
     """A 640x480 video with one drawn face drifting, written with OpenCV (what a camera would give)."""
-    import cv2
-
     from fer_edge.runtime.scenes import generated_frames
+    from fer_edge.runtime.video import write_video
 
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 480))
-    for frame in generated_frames(frames):
-        writer.write(frame)
-    writer.release()
+    write_video(path, generated_frames(frames), fps=30.0)
 
 
 @click.command()

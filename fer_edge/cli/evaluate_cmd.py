@@ -121,11 +121,11 @@ def evaluate(
     header = f"{'model':<28} {'precision':<9} {'acc %':>7} {'Δ pp':>7} {'agree %':>8} {'KiB':>7} {'ms':>8}"
     click.echo(header)
     for r in result.rows:
-        delta = "n/a" if r["delta_accuracy_pp"] is None else f"{r['delta_accuracy_pp']:+.2f}"
-        ms = "n/a" if r["latency_ms"] is None else f"{r['latency_ms']:.3f}"
+        delta = "n/a" if r.delta_accuracy_pp is None else f"{r.delta_accuracy_pp:+.2f}"
+        ms = "n/a" if r.latency_ms is None else f"{r.latency_ms:.3f}"
         click.echo(
-            f"{r['model'][:28]:<28} {r['precision']:<9} {_pct(r['accuracy']):>7} {delta:>7} "
-            f"{_pct(r['agreement_with_float']):>8} {r['size_bytes'] / 1024:>7.0f} {ms:>8}"
+            f"{r.model[:28]:<28} {r.precision:<9} {_pct(r.accuracy):>7} {delta:>7} "
+            f"{_pct(r.agreement_with_float):>8} {r.size_bytes / 1024:>7.0f} {ms:>8}"
         )
     for t in result.targets:
         mark = {True: "PASS", False: "FAIL", None: "n/a"}[t["passed"]]

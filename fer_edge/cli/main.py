@@ -8,14 +8,10 @@ Ctrl-C does: finished records stay, partial files are removed.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.util
 import os
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 
 import click
 
@@ -24,7 +20,7 @@ import click
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from fer_edge import __version__, quiet_tf  # noqa: E402
-from fer_edge.errors import FerEdgeError  # noqa: E402
+from fer_edge.errors import TRAIN_HINT, TRAINING_ONLY, FerEdgeError, run_command  # noqa: E402
 
 quiet_tf.install()
 
@@ -41,13 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("fer_edge.cli.bench_cmd:bench", "Measure this device against the 30 FPS budget."),
 }
 
-#: Modules only the training install has; a command needing them says how to get them.
-TRAINING_ONLY = ("tensorflow", "keras", "pandas", "sklearn", "statsmodels", "matplotlib")
 
 #: Commands that need the training extra (TensorFlow, pandas, ...); the rest run on the runtime-only install.
 NEEDS_TRAINING = ("demo", "models", "train", "convert", "evaluate")
 
-TRAIN_HINT = "install the training extra: pip install 'fer-edge[train]'"
 
 #: The exit-code contract of every fer-edge command (also printed by ``fer-edge --help``).
 EXIT_CODES = {
@@ -131,71 +124,11 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(cli, argv, prog_name="fer-edge")
+    return run_command(cli, argv, prog_name="fer-edge")
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where Ctrl-C's KeyboardInterrupt would be, so both stop a command the same way."""
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """While the block runs, SIGTERM raises ``Terminated`` (a KeyboardInterrupt) in the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _handler(signum: int, _frame: object) -> None:
-        raise Terminated(signal.Signals(signum).name)
-
-    previous = signal.signal(signal.SIGTERM, _handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _one_line(text: str) -> str:
-    return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
-
-
-def _error(message: str, code: int) -> int:
-    click.echo(f"error: {_one_line(message)}", err=True)
-    return code
-
-
-def run(command: click.Command, argv: list[str] | None = None, prog_name: str | None = None) -> int:
-    """Run a Click command with fer-edge's error contract (``EXIT_CODES``): one line, no traceback."""
-    from fer_edge.atomic import OUTPUT_ERRNOS, os_error_message
-
-    try:
-        with sigterm_as_interrupt():
-            command.main(args=argv, prog_name=prog_name, standalone_mode=False)
-    except FerEdgeError as e:
-        return _error(str(e), e.exit_code)
-    except click.exceptions.Abort:
-        return _error("aborted", 130)
-    except click.UsageError as e:
-        hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
-        return _error(e.format_message() + hint, e.exit_code)
-    except click.ClickException as e:
-        return _error(e.format_message(), e.exit_code)
-    except KeyboardInterrupt as e:
-        how = f"by {e.args[0]}" if isinstance(e, Terminated) and e.args else "by Ctrl-C"
-        return _error(f"interrupted {how}; finished records were kept, partial outputs removed", 130)
-    except ModuleNotFoundError as e:
-        if e.name and e.name.split(".")[0] in TRAINING_ONLY:
-            return _error(f"this command needs {e.name.split('.')[0]}; {TRAIN_HINT}", 2)
-        raise
-    except BrokenPipeError:
-        with contextlib.suppress(OSError):  # the reader of stdout went away (e.g. `| head`): no flush error at exit
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return _error("stdout was closed before the output was complete", 1)
-    except OSError as e:
-        if e.filename is None:
-            raise
-        return _error(os_error_message(e), 2 if e.errno in OUTPUT_ERRNOS else 1)
-    return 0
+#: the error contract's home is fer_edge.errors (recipes use it without the CLI); kept here for callers of ``run``
+run = run_command
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Any
 from fer_edge.atomic import check_destination, check_writable
 from fer_edge.errors import FerEdgeError
 from fer_edge.evaluation.evaluate import Evaluation
+from fer_edge.evaluation.rows import EvalRow
 from fer_edge.labels import EMOTIONS
 
 FILES = ("report.md", "report.csv", "report.json", "per_class_change.png")
@@ -91,17 +92,17 @@ def markdown(ev: Evaluation, command: str, chart: str | None) -> str:
     ]
     rows = [
         [
-            r["model"],
-            r["precision"],
-            _fmt(r["size_bytes"], "kib"),
-            _fmt(r["size_vs_float32"], "ratio"),
-            _fmt(r["accuracy"], "pct"),
-            _fmt(r["accuracy_leakage_free"], "pct"),
-            _fmt(r["macro_f1"], "pct"),
-            _fmt(r["delta_accuracy_pp"], "pp"),
-            _fmt(r["agreement_with_float"], "pct"),
-            _fmt(r["latency_ms"], "ms"),
-            _fmt(r["speedup_vs_float32"], "x"),
+            r.model,
+            r.precision,
+            _fmt(r.size_bytes, "kib"),
+            _fmt(r.size_vs_float32, "ratio"),
+            _fmt(r.accuracy, "pct"),
+            _fmt(r.accuracy_leakage_free, "pct"),
+            _fmt(r.macro_f1, "pct"),
+            _fmt(r.delta_accuracy_pp, "pp"),
+            _fmt(r.agreement_with_float, "pct"),
+            _fmt(r.latency_ms, "ms"),
+            _fmt(r.speedup_vs_float32, "x"),
         ]
         for r in ev.rows
     ]
@@ -119,23 +120,23 @@ def markdown(ev: Evaluation, command: str, chart: str | None) -> str:
     for r in ev.rows:
         cells = []
         for e in EMOTIONS:
-            rec, delta = r[f"recall_{e}"], r[f"delta_recall_{e}_pp"]
+            rec, delta = r.recall.get(e), r.delta_recall_pp.get(e)
             cells.append(
                 "n/a"
                 if rec is None
-                else f"{100 * rec:.1f}" + ("" if delta is None or r["precision"] in ("keras",) else f" ({delta:+.1f})")
+                else f"{100 * rec:.1f}" + ("" if delta is None or r.precision in ("keras",) else f" ({delta:+.1f})")
             )
-        rows.append([r["model"], r["precision"], *cells])
+        rows.append([r.model, r.precision, *cells])
     out += [_table(headers, rows), ""]
     if chart:
         out += [f"![per-class recall change]({chart})", ""]
     out += ["## Files", ""]
     for r in ev.rows:
-        line = f"- `{r['file']}` ({r['size_bytes']:,} bytes): {r['inference']}"
-        if r.get("conversion"):
-            line += f"; {r['conversion']}"
-        if r.get("calibration"):
-            line += f"; calibration: {r['calibration']}"
+        line = f"- `{r.file}` ({r.size_bytes:,} bytes): {r.inference}"
+        if r.conversion:
+            line += f"; {r.conversion}"
+        if r.calibration:
+            line += f"; calibration: {r.calibration}"
         out.append(line)
     return "\n".join(out) + "\n"
 
@@ -145,9 +146,9 @@ def _compared(ev: Evaluation) -> list[dict[str, Any]]:
     return [
         r
         for r in ev.rows
-        if r["kind"] == "tflite"
-        and r["delta_accuracy_pp"] is not None
-        and r["reference"] != f"{r['precision']} ({Path(r['file']).name})"
+        if r.kind == "tflite"
+        and r.delta_accuracy_pp is not None
+        and r.reference != f"{r.precision} ({Path(r.file).name})"
     ]
 
 
@@ -160,18 +161,18 @@ def plot_per_class_change(ev: Evaluation, path: Path) -> None:
     import numpy as np
 
     compared = _compared(ev)
-    precisions = [p for p in ("float32", "float16", "dynamic", "int8") if any(r["precision"] == p for r in compared)]
+    precisions = [p for p in ("float32", "float16", "dynamic", "int8") if any(r.precision == p for r in compared)]
     fig, axes = plt.subplots(1, len(precisions), figsize=(4.2 * len(precisions), 3.6), sharey=True, squeeze=False)
-    models = sorted({r["model"] for r in compared})
+    models = sorted({r.model for r in compared})
     width = 0.8 / max(1, len(models))
     x = np.arange(len(EMOTIONS))
     for ax, precision in zip(axes[0], precisions):
         for i, model in enumerate(models):
-            row = next((r for r in compared if r["model"] == model and r["precision"] == precision), None)
+            row = next((r for r in compared if r.model == model and r.precision == precision), None)
             if row is None:
                 continue
             deltas = [
-                row[f"delta_recall_{e}_pp"] if row[f"delta_recall_{e}_pp"] is not None else np.nan for e in EMOTIONS
+                row.delta_recall_pp.get(e) if row.delta_recall_pp.get(e) is not None else np.nan for e in EMOTIONS
             ]
             ax.bar(x + (i - (len(models) - 1) / 2) * width, deltas, width, label=model)
         ax.axhline(0, color="black", linewidth=0.8)
@@ -230,10 +231,11 @@ def _write_report_files(ev: Evaluation, folder: Path, command: str, pd: Any) -> 
         plot_per_class_change(ev, folder / "per_class_change.png")
         written.append("per_class_change.png")
     (folder / "report.md").write_text(markdown(ev, command, "per_class_change.png" if chart else None))
-    (folder / "report.csv").write_text(pd.DataFrame(ev.rows).to_csv(index=False))
+    (folder / "report.csv").write_text(pd.DataFrame([r.to_dict() for r in ev.rows]).to_csv(index=False))
     written += ["report.md", "report.csv"]
     d = ev.data
     payload = {
+        "schema_version": EvalRow.SCHEMA_VERSION,  # of the report and its rows
         "command": command,
         "data": {
             "description": d.description,
@@ -251,7 +253,7 @@ def _write_report_files(ev: Evaluation, folder: Path, command: str, pd: Any) -> 
             "notes": d.notes,
         },
         "environment": ev.environment,
-        "rows": ev.rows,
+        "rows": [r.to_dict() for r in ev.rows],
         "targets": ev.targets,
     }
     (folder / "report.json").write_text(json.dumps(payload, indent=2) + "\n")

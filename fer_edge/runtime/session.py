@@ -32,10 +32,11 @@ from fer_edge.runtime.live import WINDOW, display_available
 from fer_edge.runtime.overlay import draw_result
 from fer_edge.runtime.pipeline import FrameResult
 from fer_edge.runtime.recognizer import EmotionRecognizer, RecognizerOptions
-from fer_edge.runtime.sinks import BASE_FIELDS, VideoSink, face_records
+from fer_edge.runtime.sinks import BASE_FIELDS, face_records
 from fer_edge.runtime.sources import CameraSettings, Failure, Frame, Source, SourceKind
 from fer_edge.runtime.systemd import SystemdNotifier
 from fer_edge.runtime.timing import FrameTimer, StageMeter
+from fer_edge.runtime.video import VideoSink
 
 SUMMARY_SCHEMA_VERSION = 1
 

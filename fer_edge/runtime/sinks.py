@@ -16,18 +16,11 @@ from typing import Any, TextIO
 import cv2
 import numpy as np
 
-from fer_edge.atomic import (
-    atomic_path,
-    check_destination,
-    check_writable,
-    finalize_mode,
-    make_parent,
-    remove_stale,
-    temp_name,
-)
+from fer_edge.atomic import check_destination, write_bytes
 from fer_edge.errors import FerEdgeError
 from fer_edge.runtime.pipeline import FrameResult
 from fer_edge.runtime.sources import IMAGE_EXTS, Frame
+from fer_edge.runtime.video import VideoSink
 
 FORMATS = ("table", "json", "csv")
 BASE_FIELDS = ("source", "frame", "timestamp_s", "track_id", "x1", "y1", "x2", "y2", "det_score", "label", "score")
@@ -82,7 +75,7 @@ class RecordWriter:
         self.fields = [*BASE_FIELDS, *(f"p_{n}" for n in labels)]
         self._short = [n[:3] for n in labels]
         self._count = 0
-        self._csv: csv.DictWriter | None = None
+        self._csv: csv.DictWriter[str] | None = None
         self._started = False
 
     def _start(self) -> None:
@@ -136,57 +129,6 @@ class RecordWriter:
         return self._count
 
 
-def _fourcc(path: Path) -> int:
-    return cv2.VideoWriter_fourcc(*("MJPG" if path.suffix.lower() == ".avi" else "mp4v"))
-
-
-class VideoSink:
-    """Annotated frames to a video file (.mp4 with mp4v, .avi with MJPG), opened at the first frame
-    (its size fixes the video's), written to a hidden partial file and renamed on ``close``."""
-
-    def __init__(self, path: Path, fps: float | None, force: bool = False) -> None:
-        self.path = Path(path)
-        if self.path.suffix.lower() not in (".mp4", ".avi"):
-            raise FerEdgeError(f"{self.path}: record to a .mp4 or .avi file")
-        check_destination(self.path, force)
-        self.fps = fps if fps and 0 < fps <= 240 else 30.0
-        # the container is chosen from the extension, so the partial name keeps it
-        self._tmp = temp_name(self.path, "partial", keep_suffix=True)
-        self._writer: cv2.VideoWriter | None = None
-        self._size: tuple[int, int] | None = None
-        self.frames = 0
-
-    def write(self, frame_bgr: np.ndarray) -> None:
-        h, w = frame_bgr.shape[:2]
-        if self._writer is None:
-            make_parent(self.path)
-            remove_stale(self.path.parent)
-            self._writer = cv2.VideoWriter(str(self._tmp), _fourcc(self.path), self.fps, (w, h))
-            if not self._writer.isOpened():
-                self._writer = None
-                check_writable(self.path)  # a folder that refuses files is said as such, not blamed on the codec
-                raise FerEdgeError(f"{self.path}: OpenCV cannot encode this video format here; try a .avi path")
-            self._size = (w, h)
-        if (w, h) != self._size:
-            frame_bgr = cv2.resize(frame_bgr, self._size)
-        self._writer.write(frame_bgr)
-        self.frames += 1
-
-    def close(self) -> None:
-        if self._writer is None:
-            return
-        self._writer.release()
-        self._writer = None
-        finalize_mode(self._tmp)
-        os.replace(self._tmp, self.path)
-
-    def abort(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-        self._tmp.unlink(missing_ok=True)
-
-
 def write_image(path: Path, image_bgr: np.ndarray, force: bool = False) -> Path:
     """Encode and write an image atomically (format from the extension)."""
     path = Path(path)
@@ -194,9 +136,7 @@ def write_image(path: Path, image_bgr: np.ndarray, force: bool = False) -> Path:
     ok, buf = cv2.imencode(path.suffix or ".jpg", image_bgr)
     if not ok:
         raise FerEdgeError(f"{path}: OpenCV cannot encode {path.suffix} images; use .jpg or .png")
-    with atomic_path(path, force=True) as tmp:
-        tmp.write_bytes(buf.tobytes())
-    return path
+    return write_bytes(path, buf.tobytes(), force=force)
 
 
 class AnnotatedSink:

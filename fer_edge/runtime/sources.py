@@ -193,7 +193,7 @@ class Source:
         self.failures.append(Failure(str(path), reason))
 
     def _open_camera(self) -> cv2.VideoCapture:
-        index: int | str = int(self.spec) if str(self.spec).strip().isdigit() else str(self.spec)
+        index: int | str = int(str(self.spec)) if str(self.spec).strip().isdigit() else str(self.spec)
         with _quiet_opencv():
             cap = cv2.VideoCapture(index)
         if not cap.isOpened():
@@ -280,19 +280,4 @@ def to_bgr(img: np.ndarray) -> np.ndarray:
     return img
 
 
-def open_source(spec: str | int | Path, camera: CameraSettings | None = None) -> Source:
-    """Resolve ``spec`` to a ``Source`` (raises FerEdgeError naming the path when it does not exist)."""
-    return Source(spec, camera)
-
-
-__all__ = [
-    "CameraSettings",
-    "Failure",
-    "Frame",
-    "Source",
-    "SourceKind",
-    "classify_source",
-    "open_source",
-    "read_image",
-    "to_bgr",
-]
+__all__ = ["CameraSettings", "Failure", "Frame", "Source", "SourceKind", "classify_source", "read_image", "to_bgr"]

@@ -101,13 +101,13 @@ def test_keras_row_matches_metrics_computed_directly(models, tmp_path):
     x = data.dataset.images[..., None].astype("float32")
     probs = keras.models.load_model(models["keras"]).predict(x, verbose=0)
     direct = classification_metrics(data.dataset.labels, probs)
-    keras_row = next(r for r in ev.rows if r["precision"] == "keras")
-    assert keras_row["accuracy"] == pytest.approx(direct["accuracy"])
-    assert keras_row["macro_f1"] == pytest.approx(direct["macro_f1"])
-    assert keras_row["accuracy_leakage_free"] == pytest.approx(direct["accuracy"])  # nothing leaked
-    int8 = next(r for r in ev.rows if r["precision"] == "int8")
-    assert int8["reference"].startswith("keras")
-    assert int8["latency_ms"] is None
+    keras_row = next(r for r in ev.rows if r.precision == "keras")
+    assert keras_row.accuracy == pytest.approx(direct["accuracy"])
+    assert keras_row.macro_f1 == pytest.approx(direct["macro_f1"])
+    assert keras_row.accuracy_leakage_free == pytest.approx(direct["accuracy"])  # nothing leaked
+    int8 = next(r for r in ev.rows if r.precision == "int8")
+    assert int8.reference.startswith("keras")
+    assert int8.latency_ms is None
 
 
 def test_numeric_labels_remapped_by_code(models, tmp_path, capsys):

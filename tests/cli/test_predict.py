@@ -11,15 +11,10 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest_runtime import face_scene, shared_models, write_video
 
 from fer_edge.cli.main import main
 from fer_edge.labels import EMOTIONS
-
-
-@pytest.fixture(scope="module")
-def tflite_models(tmp_path_factory):
-    return shared_models(tmp_path_factory)
+from fer_edge.testing import face_scene, write_video
 
 
 @pytest.fixture(scope="module")
