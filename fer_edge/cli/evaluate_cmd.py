@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -118,6 +119,10 @@ def evaluate(
     else:
         click.echo(markdown(result, command, None))
         return
+    _print_table(result)
+
+
+def _print_table(result: Any) -> None:
     header = f"{'model':<28} {'precision':<9} {'acc %':>7} {'Δ pp':>7} {'agree %':>8} {'KiB':>7} {'ms':>8}"
     click.echo(header)
     for r in result.rows:

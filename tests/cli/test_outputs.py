@@ -106,3 +106,41 @@ def test_predict_csv_has_an_empty_label_row_for_a_face_less_image(tmp_path, caps
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == 1 and rows[0]["source"].endswith("wall.png") and rows[0]["label"] == ""
     assert rows[0]["x1"] == "" and rows[0]["frame"] == "0"
+
+
+def test_disk_full_during_a_write_is_one_line_and_leaves_nothing(tmp_path):
+    import errno
+
+    from fer_edge.atomic import atomic_path
+    from fer_edge.errors import FerEdgeError
+
+    dst = tmp_path / "out.csv"
+    with pytest.raises(FerEdgeError, match=r"out\.csv: no space left on the device"):
+        with atomic_path(dst) as tmp:
+            tmp.write_text("half")
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_os_error_anywhere_in_a_command_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import fer_edge.data.synthetic as synthetic
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x.png"))
+
+    monkeypatch.setattr(synthetic, "make_synthetic", disk_full)
+    assert main(["data", "synthetic", str(tmp_path / "s"), "-n", "14"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.strip()
+        == f"error: {tmp_path / 'x.png'}: no space left on the device; free some space or write the output elsewhere"
+    )
+
+
+def test_demo_force_never_deletes_a_folder_of_other_files(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine\n")
+    assert main(["demo", "--out", str(tmp_path), "--force"]) == 2
+    assert "not a demo's" in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"
