@@ -352,3 +352,59 @@ def test_every_command_of_the_help_is_in_the_tables():
         assert "bad argument" in cov.get(command, ()), command
         if command != "models":  # no inputs, no outputs: only its arguments can be bad
             assert len(cov[command]) >= 2, (command, cov.get(command))
+
+
+# ---- a real read-only file system (EROFS also stops root), in a private mount namespace ----------------
+
+RO_SCRIPT = r"""
+import contextlib, io, json, sys
+from fer_edge.cli.main import main
+results = {}
+for name, argv in json.loads(sys.argv[1]).items():
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(argv)
+    results[name] = [code, err.getvalue()]
+print(json.dumps(results))
+"""
+
+
+def _read_only_namespace_works(folder: Path) -> bool:
+    import shutil
+    import subprocess
+
+    if not ROOT or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder} && ! touch {folder}/x"],
+        capture_output=True,
+    )  # fmt: skip
+    return probe.returncode == 0
+
+
+def test_read_only_file_system_is_one_line_exit_2_for_every_writer(env, tmp_path, keras_model):
+    import json
+    import subprocess
+    import sys
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    if not _read_only_namespace_works(ro):
+        pytest.skip("needs root and unshare/mount for a read-only bind mount")
+    e = dict(env, keras=keras_model)
+    cases = {w: [str(a) for a in args(e, ro / name)] for w, (_, args, name) in WRITERS.items()}
+    repo = Path(__file__).resolve().parents[2]
+    script = f'mount --bind {ro} {ro} && mount -o remount,bind,ro {ro} && exec "$@"'
+    proc = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
+         sys.executable, "-c", RO_SCRIPT, json.dumps(cases)],
+        capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(repo)),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    for writer, (code, err) in results.items():
+        lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
+        assert code == 2 and len(lines) == 1 and "Traceback" not in err, (writer, code, err)
+        assert "read-only file system" in lines[0] and str(ro) in lines[0], (writer, lines[0])
+    assert list(ro.iterdir()) == []
