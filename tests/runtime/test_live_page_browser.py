@@ -279,3 +279,38 @@ def test_live_page_in_headless_chromium(tmp_path):
         if driver is not None:
             driver.quit()
         server.close()
+
+
+def test_an_open_page_recovers_when_the_server_restarts(tmp_path):
+    """As after systemd restarts the service: the same port goes away and comes back; the open page picks
+    the stream and the events up again without a reload."""
+    _browser()
+    server = LiveServer("127.0.0.1", 0, serve_fps=10)
+    camera = Camera(server)
+    server.snapshot = camera.snapshot
+    server.start()
+    port = server.port
+    driver = chromium_driver(tmp_path / "profile")
+    try:
+        driver.get(server.url)
+        with camera:
+            _wait(driver, "return document.getElementById('stream').naturalWidth > 0", "a first frame")
+        server.close()
+        _wait(driver, "return window.ferEdge.down", "the page noticing the outage")
+        assert driver.find_element("id", "notice").is_displayed()
+
+        server = LiveServer("127.0.0.1", port, serve_fps=10)
+        camera = Camera(server)
+        server.snapshot = camera.snapshot
+        server.start()
+        with camera:
+            _wait(driver, "return window.ferEdge.restarts === 1", "the page reconnecting")
+            _wait(driver, "return document.querySelectorAll('.face').length === 2", "face cards again")
+            events = driver.execute_script("return window.ferEdge.events")
+            check_live_page(driver, tracks=2)
+            assert driver.execute_script("return window.ferEdge.events") > events  # events flow again
+            _wait(driver, "return window.ferEdge.framesSeen >= 2", "the stream restarted")
+        assert not driver.find_element("id", "notice").is_displayed()
+    finally:
+        driver.quit()
+        server.close()
