@@ -307,9 +307,8 @@ def test_an_open_page_recovers_when_the_server_restarts(tmp_path):
             _wait(driver, "return window.ferEdge.restarts === 1", "the page reconnecting")
             _wait(driver, "return document.querySelectorAll('.face').length === 2", "face cards again")
             events = driver.execute_script("return window.ferEdge.events")
-            check_live_page(driver, tracks=2)
+            check_live_page(driver, tracks=2)  # among others: stream frames change again (no frozen image)
             assert driver.execute_script("return window.ferEdge.events") > events  # events flow again
-            _wait(driver, "return window.ferEdge.framesSeen >= 2", "the stream restarted")
         assert not driver.find_element("id", "notice").is_displayed()
     finally:
         driver.quit()
