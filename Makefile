@@ -31,8 +31,9 @@ runtime-check: install
 browser-check: install
 	FER_EDGE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -m browser tests/runtime
 
+# ruff, then mypy on the package (strict for the runtime and the public API: see [tool.mypy] in pyproject.toml)
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 bench: install
 	mkdir -p runs

@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 
 from fer_edge.runtime import classifier
-from fer_edge.testing import face_scene, make_models, write_video
+from fer_edge.testing.generate import face_scene, make_models, write_video
 
 work = Path(sys.argv[1])
 cv2.imwrite(str(work / "face.jpg"), face_scene((320, 240)))

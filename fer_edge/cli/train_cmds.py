@@ -19,10 +19,10 @@ def _command_line() -> str:
         value = ctx.params.get(param.name)
         if value is None or value == () or param.name in ("help",):
             continue
-        if isinstance(param, click.Argument):
+        if not isinstance(param, click.Option):  # an argument
             parts.append(str(value))
             continue
-        flag = param.opts[0] if value is not False else (param.secondary_opts or [None])[0]
+        flag = param.opts[0] if value is not False else next(iter(param.secondary_opts), "")
         if isinstance(value, bool):
             if value and not param.is_flag or not flag:
                 continue
@@ -132,7 +132,8 @@ def model_cmd(
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Results folder (resumable).")
 @click.option("--seeds", type=click.IntRange(1), default=None, help="Seeds per cell (default: the experiment's, 3).")
 @click.option("--variant", type=click.Choice(["faithful", "controlled", "both"]), default="both", show_default=True)
-@click.option("--experiment", type=click.Path(path_type=Path), default=None, help="Default: train/factorial.json.")
+@click.option("--experiment", type=click.Path(path_type=Path), default=None,
+              help="Experiment definition (JSON); default: the packaged paper-1 factorial, = train/factorial.json.")  # fmt: skip
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
               help="An original Kaggle fer2013.csv; default: written once from --data into OUT/.cache.")  # fmt: skip
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Override the protocol's epochs (quick trials).")
@@ -182,14 +183,15 @@ def factorial_cmd(
 
 @train.command("report")
 @click.argument("results_dir", type=click.Path(path_type=Path))
-@click.option("--experiment", type=click.Path(path_type=Path), default=None, help="Default: train/factorial.json.")
+@click.option("--experiment", type=click.Path(path_type=Path), default=None,
+              help="Default: RESULTS_DIR/experiment.json, else the packaged paper-1 factorial.")  # fmt: skip
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Report folder (default: RESULTS_DIR).")
 def report_cmd(results_dir: Path, experiment: Path | None, out: Path | None) -> None:
     """Tables (mean ± sd beside the paper), two-way ANOVA, per-class AUC and leakage from a factorial's runs."""
     from fer_edge.report.factorial import build_report
-    from fer_edge.training.factorial import load_experiment
+    from fer_edge.training.factorial import load_experiment, results_experiment_path
 
-    exp = load_experiment(experiment)
+    exp = load_experiment(experiment or results_experiment_path(results_dir))
     written = build_report(results_dir, exp, out or results_dir)
     for p in written:
         _echo(f"wrote {p}")

@@ -1,4 +1,9 @@
-"""The factorial experiment: read its definition (``train/factorial.json``), run every cell x seed.
+"""The factorial experiment: read its definition (a JSON file, ``--experiment``), run every cell x seed.
+
+The definition is an argument; the packaged default is paper 1's factorial
+(``fer_edge/assets/experiments/factorial.json``, equal to ``train/factorial.json``). The runner
+copies the definition it used to ``OUT/experiment.json``, so ``fer-edge train report OUT`` knows
+which experiment the runs belong to without reading anything outside OUT.
 
 Runs live at ``OUT/runs/<data>_<arch>/seed<k>/``. A run whose ``metrics.json`` exists is done and
 skipped; a run in progress is written to a temporary sibling and renamed when complete, so a
@@ -18,11 +23,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from fer_edge.atomic import atomic_path
+from fer_edge.atomic import atomic_path, write_text
 from fer_edge.errors import FerEdgeError
 from fer_edge.training.datasets import DataCell
 from fer_edge.training.fit import TrainConfig
-from fer_edge.training.run import METRICS_FILE
+from fer_edge.training.record import METRICS_FILE, RunRecord
 
 RUNS = "runs"
 
@@ -69,10 +74,24 @@ def cell_name(data: str, arch_key: str) -> str:
     return f"{data}_{arch_key}"
 
 
+EXPERIMENT_FILE = "experiment.json"
+
+
 def default_experiment_path() -> Path:
-    """``train/factorial.json`` of the source checkout, else of the current directory."""
-    repo = Path(__file__).resolve().parents[2] / "train" / "factorial.json"
-    return repo if repo.exists() else Path("train/factorial.json")
+    """The packaged copy of paper 1's factorial (``fer_edge/assets/experiments/factorial.json``).
+
+    The package never reads the source checkout: ``train/factorial.json`` is the copy people edit and
+    pass with ``--experiment``; the packaged one is the same file, kept equal by a test.
+    """
+    from importlib.resources import files
+
+    return Path(str(files("fer_edge") / "assets" / "experiments" / "factorial.json"))
+
+
+def results_experiment_path(results_dir: Path) -> Path:
+    """The experiment a results folder was produced with (written by ``run_factorial``), else the default."""
+    recorded = Path(results_dir) / EXPERIMENT_FILE
+    return recorded if recorded.exists() else default_experiment_path()
 
 
 def load_experiment(path: Path | None = None) -> Experiment:
@@ -196,16 +215,20 @@ def update_best(out: Path, cell: str) -> dict[str, Any] | None:
     finished = []
     for d in sorted((Path(out) / RUNS / cell).glob("seed*")):
         m = d / METRICS_FILE
-        if m.exists() and (d / "model.keras").exists():
-            finished.append((json.loads(m.read_text()), d))
+        if m.exists():
+            finished.append((RunRecord.load(m), d))
     if not finished:
         return None
-    best_metrics, best_dir = max(finished, key=lambda t: (t[0]["val"]["accuracy"], -t[0]["seed"]))
+    # Every finished seed competes, also one whose model.keras is not on this machine (per-seed models
+    # stay out of git): a newly trained seed must not replace the committed best just because it is local.
+    best, best_dir = max(finished, key=lambda t: (t[0].val["accuracy"], -t[0].seed))
     dst = Path(out) / RUNS / cell / "best"
-    chosen = {"seed": best_metrics["seed"], "run": best_dir.name, "chosen_by": "highest validation accuracy"}
+    chosen = {"seed": best.seed, "run": best_dir.name, "chosen_by": "highest validation accuracy"}
     current = dst / "chosen.json"
     if current.exists() and json.loads(current.read_text()) == chosen:
         return chosen
+    if not (best_dir / "model.keras").exists():
+        return json.loads(current.read_text()) if current.exists() else None  # the best model is not here to copy
     with atomic_path(dst, force=True, directory=True) as tmp:
         for name in ("model.keras", "model.json"):
             shutil.copy2(best_dir / name, tmp / name)
@@ -274,6 +297,9 @@ def run_factorial(
                 f"{run_dir(out, cell, seed)}: {len(stale)} finished run(s) used another protocol ({what}); "
                 "pass --force to retrain them with this one, or choose another --out"
             )
+        recorded = out / EXPERIMENT_FILE
+        if exp.raw and not recorded.exists():
+            write_text(recorded, json.dumps(exp.raw, indent=2) + "\n")
         if loader is load_cell:
             from fer_edge.training.datachecks import CHECKS_FILE, ensure_data_checks
             from fer_edge.training.datasets import ensure_kaggle_csv

@@ -66,3 +66,19 @@ def test_systemd_unit_runs_the_headless_camera_loop_into_the_journal():
     exec_start = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
     assert len(exec_start) == 1 and "fer-edge camera --headless --device raspberry-pi-4" in exec_start[0]
     assert "StandardOutput=journal" in unit and "SupplementaryGroups=video" in unit
+
+
+def test_what_the_setup_script_imports_exists():
+    """The Pi set-up script runs Python snippets against the installed package; their imports must resolve."""
+    import importlib
+    import re
+
+    script = (ROOT / "devices" / "setup-raspberry-pi.sh").read_text()
+    imports = re.findall(r"^from (fer_edge[\w.]*) import ([\w, ]+)$", script, re.M)
+    assert imports
+    for module, names in imports:
+        mod = importlib.import_module(module)
+        for name in names.split(","):
+            assert hasattr(mod, name.strip()), (
+                f"{module}.{name.strip()} is gone but devices/setup-raspberry-pi.sh uses it"
+            )

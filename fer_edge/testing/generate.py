@@ -1,5 +1,5 @@
-"""Test helpers shared by tests/, benchmarks/ and the CI scripts: drawn-face frames and videos, and tiny
-.tflite classifiers made on the spot.
+"""Generated inputs shared by tests/, benchmarks/ and the CI scripts: drawn-face frames and videos, and
+tiny .tflite classifiers made on the spot.
 
 Importing this module does not import TensorFlow (a runtime-only install can use the scene helpers);
 ``make_models`` imports TensorFlow and Keras when it is called, so it needs the ``train`` extra.
