@@ -57,6 +57,9 @@ DEFAULT_SUMMARY_DIR = Path("runs") / "camera"
     "--events-keep", type=click.IntRange(min=1), default=5, show_default=True, help="Rotated events files kept."
 )
 @click.option(
+    "--events-append", is_flag=True, help="Go on with an existing events file (e.g. a service that restarts)."
+)
+@click.option(
     "--serve",
     default=None,
     metavar="[HOST:]PORT",
@@ -134,6 +137,7 @@ def camera_options(kw: dict[str, Any]) -> CameraOptions:
         events=kw["events"],
         events_max_mb=kw["events_max_mb"],
         events_keep=kw["events_keep"],
+        events_append=kw["events_append"],
         serve=parse_serve(kw["serve"]) if kw["serve"] else None,
         serve_fps=kw["serve_fps"],
         token=kw["token"],

@@ -67,6 +67,7 @@ class CameraOptions:
     events: Path | str | None = None  # per-face records as JSON lines (.csv: CSV; "-": stdout)
     events_max_mb: float | None = None  # rotate the events file at this size
     events_keep: int = 5  # rotated events files kept
+    events_append: bool = False  # go on with an existing events file (a service that restarts)
     serve: tuple[str, int] | None = None  # (host, port) of the live page; None: no server
     serve_fps: float = 10.0  # at most this many annotated frames per second to each browser
     token: str | None = None  # required on every request to the live page when set
@@ -274,7 +275,14 @@ class CameraSession:
         if opts.events is not None:
             fields = [*BASE_FIELDS, *(f"p_{n}" for n in self.recognizer.labels)]
             max_bytes = int(opts.events_max_mb * 2**20) if opts.events_max_mb else None
-            self.events = EventLog(opts.events, fields, max_bytes=max_bytes, keep=opts.events_keep, force=opts.force)
+            self.events = EventLog(
+                opts.events,
+                fields,
+                max_bytes=max_bytes,
+                keep=opts.events_keep,
+                force=opts.force,
+                append=opts.events_append,
+            )
         if opts.serve is not None:
             from fer_edge.runtime.server import LivePageSink, LiveServer
 
