@@ -369,6 +369,7 @@ class CameraSession:
         error: FerEdgeError | None = None
         ended = "max frames reached"
         counters = {"event_records": 0}
+        self._faces = 0
         try:
             ended = self._loop(meter, window)
         except FerEdgeError as e:  # e.g. the camera did not open: still write what we have
@@ -378,6 +379,7 @@ class CameraSession:
         if self.events is not None:
             counters["event_records"] = self.events.lines
         counters.update(self.health_counters())
+        counters["faces"] = self._faces
         if error is None and ended.startswith(GONE):
             error = SourceFailed(f"{self.source.name}: {ended}")
         if error is None and meter.frames == 0 and self.source.kind not in (SourceKind.CAMERA, SourceKind.STREAM):
@@ -448,6 +450,7 @@ class CameraSession:
                 recent.add(timer.ms)
                 timer = None
                 faces += len(result.faces)
+                self._faces = faces
                 if self.events is not None and result.faces:
                     self.events.write(face_records(frame, result, labels))
                 for sink in self._sinks:
