@@ -5,6 +5,7 @@ generous bounds, never on tight timings."""
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 import sys
 import threading
@@ -278,3 +279,28 @@ def test_reader_and_test_server_import_without_heavy_libraries():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_repeated_outages_leave_no_threads_or_sockets_behind(server):
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+
+    src = Source(server.url, stall_timeout=0.5, backoff_base=0.05)
+    try:
+        assert src.read(timeout=5) is not None
+        threads, fds = threading.active_count(), open_fds()
+        for cycle in range(4):
+            if cycle % 2:
+                server.stall(0.8)
+            else:
+                server.stop()
+                time.sleep(0.3)
+                server.start()
+            assert _wait_until(lambda n=cycle + 1: src.health().reconnects >= n, timeout=6), src.health()
+            src.read(timeout=2)
+        health = src.health()
+        assert health.reconnects == 4 and health.stalls >= 2
+        # abandoned readers finish once their bounded FFmpeg read returns (stall_timeout + 1 s)
+        assert _wait_until(lambda: threading.active_count() <= threads and open_fds() <= fds, timeout=6)
+    finally:
+        src.close()
