@@ -31,7 +31,7 @@ def _pct(v: float | None) -> str:
     type=click.Choice(["train", "val", "test"]),
     help="Score this part of a stratified 80/10/10 split instead (untagged data).",
 )
-@click.option("--split-seed", type=int, default=0, show_default=True, help="Seed of --split.")
+@click.option("--split-seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of --split.")
 @click.option(
     "--split-method",
     type=click.Choice(["stratified", "grouped", "grouped-clean"]),
@@ -52,7 +52,11 @@ def _pct(v: float | None) -> str:
     help="Training data to check the scored images for exact copies [default: the training images of --data].",
 )
 @click.option(
-    "--latency-runs", type=int, default=200, show_default=True, help="Single-image invokes timed per model (0 = skip)."
+    "--latency-runs",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Single-image invokes timed per model (0 = skip).",
 )
 @click.option(
     "--out",
@@ -86,13 +90,11 @@ def evaluate(
           --data data/fer2013 --usage PrivateTest --out reports/cnn
     """
 
-    from fer_edge.atomic import check_destination
     from fer_edge.evaluation import evaluate_models, load_eval_data, parse_label_map, write_report
-    from fer_edge.evaluation.report import FILES, markdown
+    from fer_edge.evaluation.report import check_report_folder, markdown
 
     if out_dir is not None:
-        for name in FILES:
-            check_destination(out_dir / name, force)
+        check_report_folder(out_dir, force)
     mapping = parse_label_map(label_map)
     eval_data = load_eval_data(data, usage, split, mapping, split_seed, train_data, split_method)
     click.echo(f"{eval_data.description}", err=True)
@@ -119,11 +121,11 @@ def evaluate(
     header = f"{'model':<28} {'precision':<9} {'acc %':>7} {'Δ pp':>7} {'agree %':>8} {'KiB':>7} {'ms':>8}"
     click.echo(header)
     for r in result.rows:
-        delta = "n/a" if r["delta_accuracy_pp"] is None else f"{r['delta_accuracy_pp']:+.2f}"
-        ms = "n/a" if r["latency_ms"] is None else f"{r['latency_ms']:.3f}"
+        delta = "n/a" if r.delta_accuracy_pp is None else f"{r.delta_accuracy_pp:+.2f}"
+        ms = "n/a" if r.latency_ms is None else f"{r.latency_ms:.3f}"
         click.echo(
-            f"{r['model'][:28]:<28} {r['precision']:<9} {_pct(r['accuracy']):>7} {delta:>7} "
-            f"{_pct(r['agreement_with_float']):>8} {r['size_bytes'] / 1024:>7.0f} {ms:>8}"
+            f"{r.model[:28]:<28} {r.precision:<9} {_pct(r.accuracy):>7} {delta:>7} "
+            f"{_pct(r.agreement_with_float):>8} {r.size_bytes / 1024:>7.0f} {ms:>8}"
         )
     for t in result.targets:
         mark = {True: "PASS", False: "FAIL", None: "n/a"}[t["passed"]]
