@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -304,3 +305,33 @@ def test_repeated_outages_leave_no_threads_or_sockets_behind(server):
         assert _wait_until(lambda: threading.active_count() <= threads and open_fds() <= fds, timeout=6)
     finally:
         src.close()
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs SIGALRM")
+def test_a_signal_handler_that_only_sets_a_flag_ends_an_iteration_waiting_for_a_reconnect(server):
+    src = Source(server.url, stall_timeout=5.0, backoff_base=0.1)  # reconnects forever
+    requested: list[str] = []
+
+    def on_signal(signum: int, _frame: object) -> None:  # like a SIGTERM handler: set a flag, never raise
+        requested.append(signal.Signals(signum).name)
+        src.interrupt()
+
+    previous = signal.signal(signal.SIGALRM, on_signal)
+    guard = threading.Timer(8.0, src.close)  # fail, not hang, if the interrupt is not honoured
+    guard.start()
+    try:
+        count = 0
+        for _frame in src:
+            count += 1
+            if count == 3:
+                server.stop()  # no frame will come again
+                signal.setitimer(signal.ITIMER_REAL, 1.0)
+                started = time.monotonic()
+        assert time.monotonic() - started < 3
+    finally:
+        guard.cancel()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert requested == ["SIGALRM"]
+    health = src.health()
+    assert health.state == "closed" and not health.gone and health.reconnects == 0
