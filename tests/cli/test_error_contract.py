@@ -138,6 +138,22 @@ WRITERS: dict[str, tuple[str, Callable[[dict, Path], list], str]] = {
         ],
         "rec.avi",
     ),  # fmt: skip
+    "camera-events": (
+        "camera",
+        lambda e, o: [
+            "camera",
+            "--source",
+            e["clip"],
+            "--headless",
+            "--print-every",
+            "0",
+            "--events",
+            o,
+            "--summary-json",
+            e["d"] / "events-run-summary.json",
+        ],
+        "events.jsonl",
+    ),  # fmt: skip
     "bench": ("bench", lambda e, o: ["bench", "--model", e["model"], "--frames", "10", "--out", o], "bench.json"),
     "demo": ("demo", lambda e, o: ["demo", "--out", o], "demo"),
     "convert": ("convert", lambda e, o: ["convert", e["keras"], "--out", o], "tflite"),
