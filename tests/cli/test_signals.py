@@ -129,3 +129,29 @@ def test_leftovers_of_a_killed_run_are_removed_by_the_next_run(tmp_path, capsys)
     finally:
         alive.kill()
         alive.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_train_model_stopped_mid_run_leaves_no_run_folder_behind(sig, tmp_path, capsys):
+    data = tmp_path / "data"
+    assert main(["data", "synthetic", str(data), "-n", "350"]) == 0
+    capsys.readouterr()
+    run = tmp_path / "run"
+    proc = spawn(
+        ["train", "model", "--arch", "paper1-cnn", "--data", data, "--epochs", "50", "--out", run],
+        tmp_path / "o",
+        tmp_path / "e",
+    )
+    wait_for(lambda: any(p.name.startswith(".run.") for p in tmp_path.iterdir()), proc, timeout=300)
+    time.sleep(1.0)  # training under way inside the temporary run folder
+    proc.send_signal(sig)
+    code = proc.wait(timeout=120)
+    assert not run.exists()
+    if sig == signal.SIGTERM:
+        assert code == 130 and "interrupted by SIGTERM" in one_error_line((tmp_path / "e").read_text())
+        assert not temp_files(tmp_path)
+    else:  # SIGKILL cannot be handled: the leftover goes at the next write in this folder
+        assert temp_files(tmp_path)
+        assert main(["data", "synthetic", str(tmp_path / "next"), "-n", "14"]) == 0
+        assert not temp_files(tmp_path)
