@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fer_edge.atomic import check_destination, write_text
-from fer_edge.evaluation.evaluate import Evaluation
+from fer_edge.evaluation.evaluate import COVERAGE_TABLE, Evaluation
 from fer_edge.labels import EMOTIONS
 
-FILES = ("report.md", "report.csv", "report.json", "per_class_change.png")
+FILES = ("report.md", "report.csv", "report.json", "per_class_change.png", "reliability.png", "coverage.png")
 
 
 def _fmt(v: Any, kind: str = "") -> str:
@@ -49,7 +51,71 @@ def _leakage(ev: Evaluation) -> str:
     )
 
 
-def markdown(ev: Evaluation, command: str, chart: str | None) -> str:
+def _label(r: dict[str, Any]) -> str:
+    return f"{r['model']} {r['precision']}"
+
+
+def calibration_section(ev: Evaluation, figures: dict[str, str] | None = None) -> list[str]:
+    """Markdown lines: ECE before/after the temperature, and the coverage table of min-confidence thresholds."""
+    figures = figures or {}
+    out = ["## Calibration and abstaining", ""]
+    if ev.calibrations:
+        out.append(
+            f"Temperature T fitted per model on {ev.calibration_data.description if ev.calibration_data else '?'} "
+            "(minimum NLL of softmax(log p / T)); expected calibration error (ECE, 15 equal-width bins of top-1 "
+            "confidence) and NLL on the scored images, before and after T."
+        )
+    else:
+        out.append(
+            "ECE (15 equal-width bins of top-1 confidence) of each model's raw outputs; give --calibrate-on USAGE to "
+            "fit a temperature and report the ECE after it."
+        )
+    out.append("")
+    rows = []
+    for r in ev.rows:
+        cal = ev.calibrations.get(r["file"])
+        rows.append(
+            [
+                r["model"],
+                r["precision"],
+                _fmt(r["ece"], "pct"),
+                "n/a" if cal is None else f"{cal.temperature:.3f}",
+                "n/a" if cal is None else _fmt(cal.after.ece, "pct"),
+                "n/a" if cal is None else f"{cal.nll_before:.4f} -> {cal.nll_after:.4f}",
+                f"{r['card_temperature']:.3f}",
+            ]
+        )
+    out += [_table(["model", "precision", "ECE raw", "fitted T", "ECE after T", "NLL", "card T"], rows), ""]
+    if figures.get("reliability"):
+        out += [f"![reliability diagrams]({figures['reliability']})", ""]
+    if ev.coverage:
+        which = "calibrated" if ev.calibrations else "card-temperature"
+        out.append(
+            f"Abstaining (`--min-confidence P`: a face whose top {which} probability is below P is labelled "
+            "uncertain): share of faces kept and accuracy on them."
+        )
+        out.append("")
+        headers = ["model", "precision"] + [f"P = {t:.1f}" for t in COVERAGE_TABLE]
+        rows = []
+        for r in ev.rows:
+            c = ev.coverage.get(r["file"])
+            if c is None:
+                continue
+            cells = []
+            for t in COVERAGE_TABLE:
+                i = int(np.argmin(np.abs(c["threshold"] - t)))
+                acc = c["accuracy"][i]
+                cells.append(
+                    f"{100 * c['coverage'][i]:.1f} % kept, " + ("n/a" if np.isnan(acc) else f"{100 * acc:.1f} % acc.")
+                )
+            rows.append([r["model"], r["precision"], *cells])
+        out += [_table(headers, rows), ""]
+        if figures.get("coverage"):
+            out += [f"![coverage vs accuracy]({figures['coverage']})", ""]
+    return out
+
+
+def markdown(ev: Evaluation, command: str, chart: str | None, figures: dict[str, str] | None = None) -> str:
     d = ev.data
     out = ["# Accuracy after quantization", ""]
     out.append(f"Data: {d.description}.")
@@ -128,6 +194,7 @@ def markdown(ev: Evaluation, command: str, chart: str | None) -> str:
     out += [_table(headers, rows), ""]
     if chart:
         out += [f"![per-class recall change]({chart})", ""]
+    out += calibration_section(ev, figures)
     out += ["## Files", ""]
     for r in ev.rows:
         line = f"- `{r['file']}` ({r['size_bytes']:,} bytes): {r['inference']}"
@@ -201,7 +268,27 @@ def write_report(ev: Evaluation, out_dir: Path, command: str, force: bool = Fals
         with atomic_path(chart_path, force=force) as tmp:
             plot_per_class_change(ev, tmp)
         written.append(chart_path)
-    written.append(write_text(out_dir / "report.md", markdown(ev, command, chart_path.name if chart else None)))
+    figures: dict[str, str] = {}
+    if ev.calibrations:
+        from fer_edge.report.figures import plot_reliability
+
+        path = out_dir / "reliability.png"
+        panels = [(_label(r), ev.calibrations[r["file"]].before, ev.calibrations[r["file"]].after) for r in ev.rows]
+        with atomic_path(path, force=force) as tmp:
+            plot_reliability(panels[:6], tmp)
+        written.append(path)
+        figures["reliability"] = path.name
+    if ev.coverage:
+        from fer_edge.report.figures import plot_coverage
+
+        path = out_dir / "coverage.png"
+        with atomic_path(path, force=force) as tmp:
+            plot_coverage([(_label(r), ev.coverage[r["file"]]) for r in ev.rows if r["file"] in ev.coverage], tmp)
+        written.append(path)
+        figures["coverage"] = path.name
+    written.append(
+        write_text(out_dir / "report.md", markdown(ev, command, chart_path.name if chart else None, figures))
+    )
     written.append(write_text(out_dir / "report.csv", pd.DataFrame(ev.rows).to_csv(index=False)))
     d = ev.data
     payload = {
@@ -224,6 +311,22 @@ def write_report(ev: Evaluation, out_dir: Path, command: str, force: bool = Fals
         "environment": ev.environment,
         "rows": ev.rows,
         "targets": ev.targets,
+        "calibration": {
+            f: {
+                "temperature": c.temperature,
+                **c.card_entry(),
+                "reliability_before": c.before.as_dict(),
+                "reliability_after": c.after.as_dict(),
+            }
+            for f, c in ev.calibrations.items()
+        },
+        "coverage": {
+            f: {
+                k: [None if np.isnan(v) else round(float(v), 6) for v in c[k]]
+                for k in ("threshold", "coverage", "accuracy")
+            }
+            for f, c in ev.coverage.items()
+        },
     }
     written.append(write_text(out_dir / "report.json", json.dumps(payload, indent=2) + "\n"))
     return written

@@ -16,6 +16,7 @@ import numpy as np
 from fer_edge.errors import FerEdgeError
 from fer_edge.labels import EMOTIONS
 from fer_edge.model_card import ModelCard
+from fer_edge.runtime.calibrate import apply_temperature
 from fer_edge.runtime.detector import BBox, CropSpec
 from fer_edge.runtime.interpreter import TfliteModel
 
@@ -91,6 +92,10 @@ class EmotionClassifier:
         self.input_size = (int(shape[2]), int(shape[1]))
         self.precision = card.precision if card is not None else _guess_precision(model)
         self._batch = int(shape[0])
+        #: the card's calibration temperature, applied to every output (1.0: outputs as the model gives them)
+        self.temperature = float(card.temperature) if card is not None else 1.0
+        if not self.temperature > 0:
+            raise FerEdgeError(f"{ModelCard.path_for(model.path)}: temperature {self.temperature} must be > 0")
 
     @classmethod
     def create(
@@ -134,7 +139,7 @@ class EmotionClassifier:
         face = np.asarray(face_gray)
         self._check(face)
         self._resize(1)
-        return self._model.run(self._as_input(face[None]))[0][0]
+        return apply_temperature(self._model.run(self._as_input(face[None]))[0][0], self.temperature)
 
     def classify_batch(self, faces_gray: np.ndarray) -> np.ndarray:
         """Probabilities (N, n_labels) for N grayscale faces, run in chunks of ``BATCH``."""
@@ -142,7 +147,7 @@ class EmotionClassifier:
         self._check(faces)
         if len(faces) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
-        if not self._resize(BATCH):  # a model with a fixed batch: one at a time
+        if not self._resize(BATCH):  # a model with a fixed batch: one at a time (classify applies T)
             return np.stack([self.classify(f) for f in faces])
         out = []
         for start in range(0, len(faces), BATCH):
@@ -150,7 +155,7 @@ class EmotionClassifier:
             padded = np.zeros((BATCH, *chunk.shape[1:]), chunk.dtype)
             padded[: len(chunk)] = chunk
             out.append(self._model.run(self._as_input(padded))[0][: len(chunk)])
-        return np.concatenate(out)
+        return apply_temperature(np.concatenate(out), self.temperature)
 
     def _resize(self, batch: int) -> bool:
         if self._batch == batch:
