@@ -76,3 +76,20 @@ def test_bad_calibration_options(setup, capsys, extra, needle):
     model, data, _ = setup
     code, _, err = run(capsys, "evaluate", model, "--data", data, "--latency-runs", "0", *extra)
     assert code == 2 and needle in err
+
+
+def test_fit_card_temperatures_uses_publictest_else_a_val_split(setup, tmp_path):
+    from fer_edge.data import load_dataset
+    from fer_edge.evaluation.calibration import fit_card_temperatures
+
+    model, data, _ = setup
+    [(path, cal)] = fit_card_temperatures([model], data)
+    card = ModelCard.load(model)
+    assert path == model and card.temperature == pytest.approx(cal.temperature, abs=1e-4)
+    assert "PublicTest" in card.ece["fitted_on"] and "in-sample" in card.ece["measured_on"]
+    assert card.ece["nll_after"] <= card.ece["nll_before"] + 1e-9
+
+    untagged = tmp_path / "untagged.csv"
+    save_dataset(load_dataset(data).with_usage("Training"), untagged, Form.FLAT_CSV)
+    [(_, cal2)] = fit_card_temperatures([model], untagged)
+    assert "val part" in cal2.fitted_on
