@@ -108,3 +108,14 @@ def test_coverage_curve_keeps_fewer_faces_and_more_of_them_right():
     assert list(c["coverage"]) == sorted(c["coverage"], reverse=True)
     assert c["accuracy"][2] > c["accuracy"][0]
     assert c["coverage"][3] == 0.0 and np.isnan(c["accuracy"][3])
+
+
+def test_ece_interval_brackets_the_estimate_and_narrows_with_more_images():
+    from fer_edge.evaluation.calibration import ece_interval
+
+    p, y = overconfident(4000, 2.0, seed=4)
+    lo, hi = ece_interval(p, y, resamples=300)
+    assert lo < ece(p, y) + 0.01 and hi > ece(p, y) and lo < hi
+    lo_small, hi_small = ece_interval(p[:400], y[:400], resamples=300)
+    assert hi_small - lo_small > hi - lo
+    assert all(np.isnan(v) for v in ece_interval(p, y, resamples=0))
