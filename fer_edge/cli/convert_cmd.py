@@ -86,6 +86,12 @@ def results_table(results: list, keras_size: int) -> str:
     help="Fit a confidence temperature per file on this dataset's PublicTest images (else the val part of an "
     "80/10/10 split) and record it in the card; the runtime applies it.",
 )
+@click.option(
+    "--mirror-average",
+    type=click.Choice(["batch2", "branches"]),
+    help="Build one graph that averages the face and its horizontal mirror (batch2: one pass over both; "
+    "branches: two passes, shared weights); MODEL_mirror-FORM.keras is written first, then converted.",
+)
 @click.option("--keep-names", is_flag=True, help="Keep tensor names in the files (bigger; handy in Netron).")
 @click.option("--force", is_flag=True, help="Replace existing output files.")
 def convert(
@@ -101,6 +107,7 @@ def convert(
     seed: int,
     dense_quantization: str,
     fit_temperature: Path | None,
+    mirror_average: str | None,
     keep_names: bool,
     force: bool,
 ) -> None:
@@ -116,6 +123,11 @@ def convert(
     """
     from fer_edge.convert import VerificationError, convert_model
 
+    if mirror_average:
+        from fer_edge.convert.mirror import write_mirrored
+
+        model = write_mirrored(model, mirror_average, out_dir, force)
+        click.echo(f"wrote {model} (mirror-averaged, form {mirror_average})", err=True)
     flags = {"float32": float32, "float16": float16, "dynamic": dynamic, "int8": int8}
     precisions = [p for p, on in flags.items() if on] or ["float32"]
     try:
