@@ -7,7 +7,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FER2013_IMAGES = 35_887
-BUDGET_MS = 1000.0 / 30.0
 THREADS = sorted({1, os.cpu_count() or 1})
 
 #: lines printed at the end of the run (conftest's terminal summary)

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-BUDGET_MS = 1000.0 / 30.0
+from fer_edge.runtime.timing import BUDGET_MS
+
 SECTIONS = (
     ("invoke", "Classifier invoke (bare `invoke` on typed input)"),
     ("detector", "Face detector (BlazeFace short range, 640x480 frame)"),

@@ -14,7 +14,9 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-PRECISIONS = ("float32", "float16", "dynamic", "int8")
+from fer_edge.runtime.model_file import PRECISIONS  # noqa: E402
+
+__all__ = ["PRECISIONS", "convert"]
 
 
 def convert(arch_name: str, precision: str, dst: Path, seed: int = 0) -> Path:

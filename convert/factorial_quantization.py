@@ -27,8 +27,9 @@ import numpy as np  # noqa: E402
 
 from fer_edge.atomic import write_text  # noqa: E402
 from fer_edge.errors import FerEdgeError  # noqa: E402
+from fer_edge.runtime.model_file import PRECISIONS as ALL_PRECISIONS  # noqa: E402
 
-PRECISIONS = ("float32", "float16", "int8")
+PRECISIONS = tuple(p for p in ALL_PRECISIONS if p != "dynamic")  # the study's three
 
 
 def _cell_models(results: Path, only: tuple[str, ...]) -> list[Path]:
@@ -103,7 +104,7 @@ def main(results: Path, data_root: Path, models_dir: Path, out: Path, only: tupl
         )
         ev = evaluate_models([model_path, *(c.path for c in converted)], data, latency_runs=latency_runs)
         write_report(ev, out / cell, command, force=True)
-        rows = {r["precision"]: r for r in ev.rows}
+        rows = {r.precision: r.to_dict() for r in ev.rows}
         summary.append({
             "cell": cell,
             "architecture": card.architecture,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from fer_edge.errors import FerEdgeError
 
@@ -38,9 +38,3 @@ def index_of(name: str) -> int:
             f"unknown emotion {name!r}: expected one of {', '.join(EMOTIONS)} (or a synonym "
             "such as 'anger', 'sadness'); map it with --label-map NAME=EMOTION"
         ) from None
-
-
-def build_label_map(names: Sequence[str], overrides: Mapping[str, str] | None = None) -> dict[str, int]:
-    """Map each dataset label name to a FER-2013 index, through synonyms and explicit overrides."""
-    overrides = {k.lower(): v for k, v in (overrides or {}).items()}
-    return {n: index_of(overrides.get(n.lower(), n)) for n in names}

@@ -46,9 +46,10 @@ def _files(out: Path) -> dict[str, Path]:
 
 def _raw_probs(path: Path, images: np.ndarray) -> np.ndarray:
     """Raw outputs (no card temperature) through the runtime interpreter, as the selection rule scores."""
-    from fer_edge.evaluation.models import as_input, predict_tflite
+    from fer_edge.evaluation.models import predict_tflite
+    from fer_edge.runtime.model_file import to_channels
 
-    probs, how = predict_tflite(path, as_input(images, 1))
+    probs, how = predict_tflite(path, to_channels(images, 1))
     click.echo(f"{path.name}: {how}", err=True)
     return probs
 

@@ -19,8 +19,8 @@ figures); ``ship`` copies the int8 file to ``fer_edge/assets/models/default.tfli
 Other candidates ``train`` can make: ``--init RUN/x.keras`` starts from a trained model (a warm
 restart), ``--average-from N`` averages the weights of epochs N.. at a constant rate (SWA), and
 ``--teacher T.keras`` or ``T.tflite`` (repeatable) mixes those models' mirror-averaged Training probabilities into
-the targets (distillation, ``--distill-weight``); ``teachers`` writes the earlier shipped int8
-models out of git history into ``runs/teachers`` for that. ``select`` scores candidates on int8 PublicTest
+the targets (distillation, ``--distill-weight``); ``teachers`` puts the earlier shipped int8 models that
+``train/edge/teachers.json`` names (with their sha256) into ``runs/teachers`` for that. ``select`` scores candidates on int8 PublicTest
 only; ``train/edge/selection.md`` is the rule that picks the shipped one.
 """
 
@@ -30,7 +30,6 @@ import json
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +67,29 @@ LATENCY_WARMUP, LATENCY_INVOKES = 200, 3000  # single-image int8 invoke, one thr
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "train" / "edge"
 ASSET = REPO / "fer_edge" / "assets" / "models" / "default.tflite"
-# Earlier shipped defaults, used as distillation teachers: name -> the commit that shipped it.
-SHIPPED = {"edge2_int8": "318003b", "edge3_int8": "f20d20f", "edge9_int8": "cbd1705"}
+#: Earlier shipped defaults, used as distillation teachers: names, sha256 and where each came from.
+TEACHERS_MANIFEST = RESULTS / "teachers.json"
+
+
+def shipped_teachers(manifest: Path = TEACHERS_MANIFEST) -> dict[str, dict[str, Any]]:
+    """The manifest's teachers by name (``edge2_int8`` ...): sha256, card_sha256, size_bytes, origin."""
+    try:
+        raw = json.loads(Path(manifest).read_text())
+        return {t["name"]: t for t in raw["teachers"]}
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise FerEdgeError(
+            f"{manifest}: not a teachers manifest ({type(e).__name__}: {e}); restore it from git"
+        ) from None
+
+
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def splits(data: Path) -> tuple[FerDataset, FerDataset, FerDataset, dict[str, Any]]:
@@ -246,7 +266,7 @@ def upstream_commands(fit_summary: dict[str, Any], data_path: Path) -> list[str]
     data = fit_summary.get("data", {})
     commands: list[str] = []
     for source in [data.get("initialised_from"), *data.get("teachers", [])]:
-        if source and Path(source).stem in SHIPPED and Path(source).suffix == ".tflite":
+        if source and Path(source).stem in shipped_teachers() and Path(source).suffix == ".tflite":
             command = f"python -m train.edge_model teachers --out {Path(source).parent}"
             if command not in commands:
                 commands.append(command)
@@ -270,31 +290,26 @@ def upstream_commands(fit_summary: dict[str, Any], data_path: Path) -> list[str]
 def int8_probs(path: Path, images: np.ndarray) -> np.ndarray:
     """Single-image invokes through the runtime path (quantization handled by TfliteModel)."""
     from fer_edge.runtime.interpreter import TfliteModel
+    from fer_edge.runtime.model_file import to_channels
 
     m = TfliteModel(path, num_threads=1)
-    x = images.astype(np.float32)[..., None]
+    x = to_channels(images, 1)
     return np.concatenate([m.run(x[i : i + 1])[0] for i in range(len(x))])
 
 
 def invoke_latency(path: Path) -> dict[str, Any]:
     """Median and p95 of single-image int8 invokes on one thread."""
     from fer_edge.runtime.interpreter import TfliteModel
+    from fer_edge.runtime.model_file import time_invokes
 
     m = TfliteModel(path, num_threads=1)
-    x = np.zeros(m.input.shape, m.input.dtype)
-    for _ in range(LATENCY_WARMUP):
-        m.invoke_raw(x)
-    times = np.empty(LATENCY_INVOKES)
-    for i in range(LATENCY_INVOKES):
-        t = time.perf_counter()
-        m.invoke_raw(x)
-        times[i] = time.perf_counter() - t
+    ms = time_invokes([(m, np.zeros(m.input.shape, m.input.dtype))], LATENCY_INVOKES, LATENCY_WARMUP)[0]
     return {
         "invokes": LATENCY_INVOKES,
         "threads": 1,
         "backend": f"{m.backend} {m.backend_version}",
-        "median_ms": float(np.median(times) * 1e3),
-        "p95_ms": float(np.percentile(times, 95) * 1e3),
+        "median_ms": float(np.median(ms)),
+        "p95_ms": float(np.percentile(ms, 95)),
     }
 
 
@@ -339,28 +354,40 @@ def figures(history_csv: Path, confusion: list[list[int]], out: Path, arch: str 
 
 
 @cli.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/teachers"), show_default=True
 )
-def teachers(out: Path) -> None:
-    """Recreate the earlier shipped int8 models (and their cards) from git history, to use as --teacher."""
-    import subprocess
+@click.option("--manifest", type=click.Path(path_type=Path), default=TEACHERS_MANIFEST, show_default=True)
+def teachers(files: tuple[Path, ...], out: Path, manifest: Path) -> None:
+    """Put the earlier shipped int8 models named in train/edge/teachers.json into OUT, to use as --teacher.
 
+    FILES (.tflite models and their .json cards, from wherever you have them) are copied to
+    OUT/<name> when their sha256 matches a teacher in the manifest; then every teacher in OUT is
+    verified against its sha256. A missing or altered teacher is an error naming where it came from.
+    """
     from fer_edge.atomic import atomic_path
 
-    out.mkdir(parents=True, exist_ok=True)
-    for name, commit in SHIPPED.items():
-        for suffix in (".tflite", ".json"):
-            blob = f"{commit}:fer_edge/assets/models/default{suffix}"
-            done = subprocess.run(["git", "-C", str(REPO), "show", blob], capture_output=True)
-            if done.returncode:
-                raise FerEdgeError(
-                    f"{blob}: not in this checkout's history ({done.stderr.decode().strip()}); "
-                    "use a full clone (git fetch --unshallow)"
-                )
-            with atomic_path(out / f"{name}{suffix}", force=True) as tmp:
-                tmp.write_bytes(done.stdout)
-        print(f"{out / name}.tflite  <- git show {commit}:fer_edge/assets/models/default.tflite")
+    known = shipped_teachers(manifest)
+    by_sha = {t["sha256"]: (name, ".tflite") for name, t in known.items()}
+    by_sha.update({t["card_sha256"]: (name, ".json") for name, t in known.items() if t.get("card_sha256")})
+    for path in files:
+        match = by_sha.get(file_sha256(path))
+        if match is None:
+            raise FerEdgeError(f"{path}: its sha256 matches no teacher in {manifest}; give the files it names")
+        name, suffix = match
+        with atomic_path(out / f"{name}{suffix}", force=True) as tmp:
+            shutil.copyfile(path, tmp)
+        print(f"{out / name}{suffix}  <- {path}")
+    for name, t in known.items():
+        model, card = out / f"{name}.tflite", out / f"{name}.json"
+        if not model.is_file():
+            raise FerEdgeError(f"{model}: missing; it is {t['origin']}: pass that file to this command")
+        if file_sha256(model) != t["sha256"]:
+            raise FerEdgeError(f"{model}: sha256 differs from {manifest}'s; it should be {t['origin']}")
+        if card.is_file() and t.get("card_sha256") and file_sha256(card) != t["card_sha256"]:
+            raise FerEdgeError(f"{card}: sha256 differs from {manifest}'s card; delete it or pass the right card")
+        print(f"{model}  sha256 ok ({t['sha256'][:12]})")
 
 
 @cli.command()
@@ -518,8 +545,8 @@ def ship(run_dir: Path, metrics_path: Path, dest: Path, force: bool) -> None:
                         "teachers": data["teachers"],
                         "teachers_share_of_target": metrics["protocol"].get("distill_weight"),
                         "teacher_mean_training_accuracy": round(data["teacher_training_accuracy"], 4),
-                        "teacher_files": "earlier shipped fer-edge int8 models, recreated from git history as "
-                        "train/edge/selection.md says (third and fifth amendments)",
+                        "teacher_files": "earlier shipped fer-edge int8 models, named with their sha256 in "
+                        "train/edge/teachers.json (train/edge/selection.md, third and fifth amendments)",
                     }
                 }
                 if data.get("teachers")
@@ -572,6 +599,6 @@ def ship(run_dir: Path, metrics_path: Path, dest: Path, force: bool) -> None:
 
 
 if __name__ == "__main__":
-    from fer_edge.cli.main import run
+    from fer_edge.errors import run_command
 
-    sys.exit(run(cli, prog_name="python -m train.edge_model"))
+    sys.exit(run_command(cli, prog_name="python -m train.edge_model"))

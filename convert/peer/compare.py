@@ -27,7 +27,6 @@ import os
 import shlex
 import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ from fer_edge.errors import FerEdgeError  # noqa: E402
 from fer_edge.metrics import classification_metrics  # noqa: E402
 from fer_edge.model_card import ModelCard  # noqa: E402
 from fer_edge.runtime.interpreter import TfliteModel  # noqa: E402
+from fer_edge.runtime.model_file import time_invokes, to_channels  # noqa: E402
 
 PEER_FILES = {"hdf5": "fer/data/emotion_model.hdf5", "tflite": "fer/data/emotion_model_quantized.tflite"}
 WARMUP, INVOKES, ROUNDS = 200, 3000, 15
@@ -56,12 +56,6 @@ def peer_preprocess(images: np.ndarray) -> np.ndarray:
     faces = faces / 255.0
     faces = (faces - 0.5) * 2.0
     return faces[..., None]
-
-
-def edge_input(images: np.ndarray, channels: int) -> np.ndarray:
-    """fer-edge models: raw pixels 0-255 as float32 (N, 48, 48, C); gray repeated for 3-channel models."""
-    x = images.astype(np.float32)[..., None]
-    return np.repeat(x, channels, axis=-1) if channels > 1 else x
 
 
 def sha256(path: Path) -> str:
@@ -89,22 +83,8 @@ def interleaved_latency(paths: list[Path]) -> list[dict[str, float]]:
     work on a shared CPU falls on all of them alike rather than on whichever ran last.
     """
     models = [TfliteModel(p, num_threads=1) for p in paths]
-    inputs = [np.zeros(m.input.shape, m.input.dtype) for m in models]
-    for m, x in zip(models, inputs):
-        for _ in range(WARMUP):
-            m.invoke_raw(x)
-    per_round = INVOKES // ROUNDS
-    times = np.empty((len(models), ROUNDS * per_round))
-    for r in range(ROUNDS):
-        for k, (m, x) in enumerate(zip(models, inputs)):
-            for i in range(per_round):
-                t = time.perf_counter()
-                m.invoke_raw(x)
-                times[k, r * per_round + i] = time.perf_counter() - t
-    return [
-        {"invoke_ms_median": float(np.median(t) * 1e3), "invoke_ms_p95": float(np.percentile(t, 95) * 1e3)}
-        for t in times
-    ]
+    times = time_invokes([(m, np.zeros(m.input.shape, m.input.dtype)) for m in models], INVOKES, WARMUP, ROUNDS)
+    return [{"invoke_ms_median": float(np.median(t)), "invoke_ms_p95": float(np.percentile(t, 95))} for t in times]
 
 
 def tflite_probs(path: Path, x: np.ndarray) -> tuple[np.ndarray, TfliteModel]:
@@ -243,7 +223,7 @@ def main(data: Path, peer_wheel: Path, models: tuple[str, ...], notes: tuple[str
         if not name or not path.is_file():
             raise FerEdgeError(f"--model {spec!r}: give NAME=PATH to an existing .tflite")
         channels = int(TfliteModel(path).input.shape[-1])
-        row = score_tflite(name, path, edge_input(ds.images, channels), y, clean, "fer-edge: raw 0-255, 48x48")
+        row = score_tflite(name, path, to_channels(ds.images, channels), y, clean, "fer-edge: raw 0-255, 48x48")
         card = ModelCard.load(path)
         if card:
             row["architecture"] = card.architecture
@@ -312,6 +292,6 @@ def architecture_params(name: str, channels: int) -> int | str:
 
 
 if __name__ == "__main__":
-    from fer_edge.cli.main import run
+    from fer_edge.errors import run_command
 
-    sys.exit(run(main, prog_name="python convert/peer/compare.py"))
+    sys.exit(run_command(main, prog_name="python convert/peer/compare.py"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 from pathlib import Path
 
@@ -60,7 +60,7 @@ def bench(
     report = run_bench(
         paths, threads, frames, detect_every, progress=lambda m: click.echo(f"measuring {m} ...", err=True)
     )
-    report["command"] = "fer-edge bench " + " ".join(
+    command = "fer-edge bench " + " ".join(
         [
             *(f"--model {p}" for p in models),
             f"--threads {threads}",
@@ -68,6 +68,7 @@ def bench(
             f"--detect-every {detect_every}",
         ]
     )
-    write_text(out, json.dumps(report, indent=2) + "\n", force=True)
+    report = dataclasses.replace(report, command=command)
+    write_text(out, report.to_json() + "\n", force=True)
     click.echo(format_report(report))
     click.echo(f"report saved to {out}")

@@ -31,7 +31,7 @@ def _pct(v: float | None) -> str:
     type=click.Choice(["train", "val", "test"]),
     help="Score this part of a stratified 80/10/10 split instead (untagged data).",
 )
-@click.option("--split-seed", type=int, default=0, show_default=True, help="Seed of --split.")
+@click.option("--split-seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of --split.")
 @click.option(
     "--split-method",
     type=click.Choice(["stratified", "grouped", "grouped-clean"]),
@@ -52,7 +52,11 @@ def _pct(v: float | None) -> str:
     help="Training data to check the scored images for exact copies [default: the training images of --data].",
 )
 @click.option(
-    "--latency-runs", type=int, default=200, show_default=True, help="Single-image invokes timed per model (0 = skip)."
+    "--latency-runs",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Single-image invokes timed per model (0 = skip).",
 )
 @click.option(
     "--out",
@@ -102,13 +106,11 @@ def evaluate(
           --calibrate-on PublicTest --write-card --out reports/calibration
     """
 
-    from fer_edge.atomic import check_destination
     from fer_edge.evaluation import evaluate_models, load_eval_data, parse_label_map, write_report
-    from fer_edge.evaluation.report import FILES, markdown
+    from fer_edge.evaluation.report import check_report_folder, markdown
 
     if out_dir is not None:
-        for name in FILES:
-            check_destination(out_dir / name, force)
+        check_report_folder(out_dir, force)
     from fer_edge.errors import FerEdgeError
 
     if write_card and not calibrate_on:
@@ -117,11 +119,11 @@ def evaluate(
     eval_data = load_eval_data(data, usage, split, mapping, split_seed, train_data, split_method)
     calibration_data = None
     if calibrate_on:
-        calibration_data = load_eval_data(data, calibrate_on, None, mapping, split_seed, train_data, split_method)
         if f": usage {calibrate_on}," in eval_data.description:
             raise FerEdgeError(
                 f"--calibrate-on {calibrate_on}: fit the temperature on other images than the scored ones"
             )
+        calibration_data = load_eval_data(data, calibrate_on, None, mapping, split_seed, train_data, split_method)
         click.echo(f"temperature fitted on {calibration_data.description}", err=True)
     click.echo(f"{eval_data.description}", err=True)
     if eval_data.missing:
@@ -147,15 +149,18 @@ def evaluate(
     else:
         click.echo(markdown(result, command, None))
         return
-    header = f"{'model':<28} {'precision':<9} {'acc %':>7} {'Δ pp':>7} {'agree %':>8} {'KiB':>7} {'ms':>8} {'ECE %':>6} {'T':>6} {'ECE@T %':>8}"
+    header = (
+        f"{'model':<28} {'precision':<9} {'acc %':>7} {'Δ pp':>7} {'agree %':>8} {'KiB':>7} {'ms':>8} "
+        f"{'ECE %':>6} {'T':>6} {'ECE@T %':>8}"
+    )
     click.echo(header)
     for r in result.rows:
-        delta = "n/a" if r["delta_accuracy_pp"] is None else f"{r['delta_accuracy_pp']:+.2f}"
-        ms = "n/a" if r["latency_ms"] is None else f"{r['latency_ms']:.3f}"
+        delta = "n/a" if r.delta_accuracy_pp is None else f"{r.delta_accuracy_pp:+.2f}"
+        ms = "n/a" if r.latency_ms is None else f"{r.latency_ms:.3f}"
         click.echo(
-            f"{r['model'][:28]:<28} {r['precision']:<9} {_pct(r['accuracy']):>7} {delta:>7} "
-            f"{_pct(r['agreement_with_float']):>8} {r['size_bytes'] / 1024:>7.0f} {ms:>8} {_pct(r['ece']):>6} "
-            f"{'n/a' if r['temperature'] is None else format(r['temperature'], '.3f'):>6} {_pct(r['ece_calibrated']):>8}"
+            f"{r.model[:28]:<28} {r.precision:<9} {_pct(r.accuracy):>7} {delta:>7} "
+            f"{_pct(r.agreement_with_float):>8} {r.size_bytes / 1024:>7.0f} {ms:>8} {_pct(r.ece):>6} "
+            f"{'n/a' if r.temperature is None else format(r.temperature, '.3f'):>6} {_pct(r.ece_calibrated):>8}"
         )
     for t in result.targets:
         mark = {True: "PASS", False: "FAIL", None: "n/a"}[t["passed"]]

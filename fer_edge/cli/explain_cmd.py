@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 import cv2
@@ -90,33 +91,36 @@ def explain(
       fer-edge explain photo.jpg --out explained/
       fer-edge explain data/fer2013 --grid --usage PrivateTest --out explained/
     """
-    from fer_edge.runtime.factory import describe, load_models, log_warnings_to_stderr
+    from fer_edge.cli.common import log_warnings_to_stderr
+    from fer_edge.runtime.recognizer import EmotionRecognizer
 
     log_warnings_to_stderr()
-    keras_model = model is not None and model.suffix.lower() == ".keras"
-    if keras_model and not model.is_file():
-        raise FerEdgeError(f"{model}: no such model file")
-    tflite = None if keras_model else model
-    classifier, det = load_models(tflite, "whole-frame" if grid else detector, detector_model, 1, min_score)
-    try:
+    keras_path = model if model is not None and model.suffix.lower() == ".keras" else None
+    if keras_path is not None and not keras_path.is_file():
+        raise FerEdgeError(f"{keras_path}: no such model file")
+    recognizer = EmotionRecognizer(
+        model=None if keras_path is not None else model,
+        detector="whole-frame" if grid else detector,
+        detector_model=detector_model,
+        min_score=min_score,
+    )
+    with recognizer:
+        classifier, det = recognizer.classifier, recognizer.detector
         gradcam = None
-        if keras_model:
+        which: Any = classifier
+        if keras_path is not None:
             from fer_edge.models.gradcam import KerasExplainer
 
-            gradcam = KerasExplainer.load(model, classifier.labels)
-            click.echo(f"model: {model} (Keras; occlusion and Grad-CAM through TensorFlow)", err=True)
+            gradcam = KerasExplainer.load(keras_path, classifier.labels)
+            click.echo(f"model: {keras_path} (Keras; occlusion and Grad-CAM through TensorFlow)", err=True)
             which = gradcam
         else:
-            click.echo(describe(classifier, det), err=True)
-            which = classifier
+            click.echo(recognizer.describe(), err=True)
         out_dir.mkdir(parents=True, exist_ok=True)
         if grid:
             _grid(source, which, out_dir, usage, per_class, seed, force)
         else:
             _faces(source, which, det, gradcam, out_dir, patch, stride, top, force)
-    finally:
-        det.close()
-        classifier.close()
 
 
 def _grid(source: str, clf, out_dir: Path, usage: str | None, per_class: int, seed: int, force: bool) -> None:

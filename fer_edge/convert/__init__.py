@@ -6,7 +6,7 @@ no TensorFlow, only the runtime interpreter it verifies the files with.
 
 from fer_edge.convert.converter import ConvertedModel, VerificationError, convert_model, output_name
 from fer_edge.convert.keras_file import KerasInfo, inspect_keras
-from fer_edge.convert.targets import PRECISIONS
+from fer_edge.runtime.model_file import PRECISIONS
 
 __all__ = [
     "PRECISIONS",

@@ -9,6 +9,7 @@ import numpy as np
 from fer_edge.data.dataset import FerDataset
 from fer_edge.errors import FerEdgeError
 from fer_edge.model_card import ModelCard
+from fer_edge.runtime.model_file import to_channels
 
 DEFAULT_SAMPLES = 500
 VERIFY_IMAGES = 100
@@ -64,7 +65,7 @@ def as_model_input(pixels: np.ndarray, channels: int, source: str) -> np.ndarray
             f"{source}: calibration pixels lie in 0-1; the model normalizes inside, give raw pixels 0-255"
         )
     if x.shape[3] != channels:
-        x = np.repeat(x, channels, axis=3)
+        x = to_channels(x[..., 0], channels)
     return x
 
 

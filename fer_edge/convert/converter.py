@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -15,16 +13,17 @@ from typing import Any
 
 import numpy as np
 
-from fer_edge.atomic import atomic_path, check_destination
+from fer_edge.atomic import atomic_path, check_destination, write_text
 from fer_edge.convert import child
 from fer_edge.convert.calibration import DEFAULT_SAMPLES, calibration_images, verification_images
+from fer_edge.convert.job import ConvertJob, ConvertResult
 from fer_edge.convert.keras_file import KerasInfo, inspect_keras
-from fer_edge.convert.targets import PRECISIONS
 from fer_edge.convert.verify import op_counts, verify_tflite
 from fer_edge.data.dataset import FerDataset
 from fer_edge.errors import FerEdgeError
 from fer_edge.labels import EMOTIONS
 from fer_edge.model_card import ModelCard
+from fer_edge.runtime.model_file import PRECISIONS
 
 INT8_IO = ("int8", "uint8")
 DENSE_QUANTIZATION = ("auto", "per-channel", "per-tensor")
@@ -47,7 +46,12 @@ class ConvertedModel:
 
 
 class VerificationError(FerEdgeError):
-    """Some produced file failed verification; nothing was written. ``results`` holds every file's checks."""
+    """Some produced file failed verification; nothing was written. ``results`` holds every file's checks.
+
+    Exit code 1: the input was a valid model, the run itself failed (the error contract of ``fer-edge --help``).
+    """
+
+    exit_code = 1
 
     def __init__(self, message: str, results: list[ConvertedModel]) -> None:
         super().__init__(message)
@@ -69,16 +73,14 @@ def _check_request(precisions: Sequence[str], int8_io: str) -> list[str]:
     return [p for p in PRECISIONS if p in wanted]  # a fixed order: float32 first, for the size ratio
 
 
-def _card_for(
-    info: KerasInfo, precision: str, int8_io: str, result: dict[str, Any], extra: dict[str, Any]
-) -> ModelCard:
+def _card_for(info: KerasInfo, precision: str, int8_io: str, result: ConvertResult, extra: dict[str, Any]) -> ModelCard:
     source = info.card
     io = int8_io if precision == "int8" else "float32"
-    step = result["precisions"][precision]
+    step = result.precisions[precision]
     notes = dict(source.notes) if source else {}
-    details = ", ".join(f"{k} {v}" for k, v in step.items() if k not in ("seconds", "size_bytes"))
+    details = ", ".join(f"{k} {v}" for k, v in step.details.items())
     notes["conversion"] = (
-        f"fer-edge convert {precision} from {info.path.name} (sha256 {info.sha256[:12]}): {result.get('route', '')}"
+        f"fer-edge convert {precision} from {info.path.name} (sha256 {info.sha256[:12]}): {result.route}"
         + (f"; {details}" if details else "")
     )
     notes["source_model"] = str(info.path.resolve())
@@ -86,7 +88,7 @@ def _card_for(
     if precision == "int8":
         notes["calibration"] = extra["calibration"]
     return ModelCard(
-        architecture=result.get("architecture") or info.architecture_hint,
+        architecture=result.architecture or info.architecture_hint,
         input_shape=list(info.input_shape),
         labels=list(source.labels) if source else list(EMOTIONS),
         normalization="inside the model: feed raw pixels 0-255",
@@ -97,13 +99,6 @@ def _card_for(
         metrics=dict(source.metrics) if source else {},
         notes=notes,
     )
-
-
-def _readable(path: Path) -> None:
-    """Give the file the usual permissions (the temporary file was private, mode 600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod(0o666 & ~umask)
 
 
 def convert_model(
@@ -150,26 +145,26 @@ def convert_model(
 
     with tempfile.TemporaryDirectory(prefix="fer-edge-convert-") as tmp:
         work = Path(tmp)
-        job = {
-            "model_path": str(info.path.resolve()),
-            "architecture_hint": info.architecture_hint,
-            "recurrent": info.recurrent,
-            "channels": info.channels,
-            "input_shape": list(info.input_shape),
-            "precisions": wanted,
-            "int8_io": int8_io,
-            "strip_names": not keep_names,
-            "dense_quantization": dense_quantization,
-            "verify": "verify.npy",
-            "calibration": "calibration.npy" if calib is not None else None,
-        }
+        job = ConvertJob(
+            model_path=str(info.path.resolve()),
+            architecture_hint=info.architecture_hint,
+            recurrent=info.recurrent,
+            channels=info.channels,
+            input_shape=tuple(info.input_shape),
+            precisions=tuple(wanted),
+            int8_io=int8_io,
+            strip_names=not keep_names,
+            dense_quantization=dense_quantization,
+            verify="verify.npy",
+            calibration="calibration.npy" if calib is not None else None,
+        )
         np.save(work / "verify.npy", verify)
         if calib is not None:
             np.save(work / "calibration.npy", calib)
-        (work / "job.json").write_text(json.dumps(job, indent=2))
+        write_text(work / "job.json", job.to_json())
         start = time.perf_counter()
         child.run_child(work, info.path.name, timeout=timeout)
-        result = json.loads((work / "result.json").read_text())
+        result = ConvertResult.read(work / "result.json")
         reference = np.load(work / "reference.npy")
         log.info("converted %s in %.1f s", info.path.name, time.perf_counter() - start)
 
@@ -179,13 +174,12 @@ def convert_model(
             card = _card_for(info, precision, int8_io, result, {"calibration": calib_source})
             check, ops = verify_tflite(tmp_file, card, verify, reference, verify_source)
             card.metrics = {**card.metrics, "verification": check}
-            step = result["precisions"][precision]
             produced.append(
                 ConvertedModel(
                     path=targets[precision],
                     precision=precision,
                     size_bytes=tmp_file.stat().st_size,
-                    seconds=float(step["seconds"]),
+                    seconds=float(result.precisions[precision].seconds),
                     op_types=op_counts(ops),
                     verification=check,
                     card=card,
@@ -198,6 +192,5 @@ def convert_model(
         for item in produced:
             with atomic_path(item.path, force=force) as dst:
                 shutil.copyfile(work / f"{item.precision}.tflite", dst)
-                _readable(dst)
-            _readable(item.card.save(item.path))
+            item.card.save(item.path)
     return produced

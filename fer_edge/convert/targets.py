@@ -20,37 +20,38 @@ from typing import Any
 
 import numpy as np
 
+from fer_edge.atomic import write_bytes, write_text
+from fer_edge.convert.job import ConvertJob, ConvertResult, PrecisionResult
 from fer_edge.errors import FerEdgeError
-
-PRECISIONS: tuple[str, ...] = ("float32", "float16", "dynamic", "int8")
 
 #: Agreement needed between the model and its unrolled rebuild (the same weights, other op order).
 UNROLL_TOLERANCE = 1e-5
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".part")
-    tmp.write_text(json.dumps(data, indent=2))
-    tmp.replace(path)
+    write_text(path, json.dumps(data, indent=2))
 
 
 class Job:
-    """The work folder the parent prepared: inputs in, results out."""
+    """The work folder the parent prepared: the ``ConvertJob`` in, the ``ConvertResult`` out."""
 
     def __init__(self, work_dir: Path) -> None:
         self.dir = Path(work_dir)
-        self.spec: dict[str, Any] = json.loads((self.dir / "job.json").read_text())
-        self.result: dict[str, Any] = {"precisions": {}}
+        self.spec = ConvertJob.read(self.dir / "job.json")
+        self.architecture: str | None = None
+        self.route = ""
+        self.precisions: dict[str, PrecisionResult] = {}
 
     def progress(self, stage: str, precision: str | None = None) -> None:
         _write_json(self.dir / "progress.json", {"stage": stage, "precision": precision})
 
     def array(self, key: str) -> np.ndarray | None:
-        name = self.spec.get(key)
+        name = getattr(self.spec, key)
         return np.load(self.dir / name) if name else None
 
     def save_result(self) -> None:
-        _write_json(self.dir / "result.json", self.result)
+        result = ConvertResult(self.architecture, self.route, dict(self.precisions))
+        write_text(self.dir / "result.json", result.to_json())
 
 
 # ----------------------------------------------------------------------------- model preparation
@@ -107,26 +108,26 @@ def prepare(job: Job) -> tuple[Any, np.ndarray]:
 
     spec = job.spec
     try:
-        model = keras.models.load_model(spec["model_path"], compile=False)
+        model = keras.models.load_model(spec.model_path, compile=False)
     except Exception as e:  # noqa: BLE001 - Keras raises many types for a bad file
         raise FerEdgeError(
-            f"{spec['model_path']}: Keras could not load it ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+            f"{spec.model_path}: Keras could not load it ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
             "give a .keras file saved by fer-edge train or model.save()"
         ) from None
     out_shape = tuple(model.output_shape) if not isinstance(model.output_shape, list) else None
     if out_shape is None or out_shape[1:] != (7,):
         raise FerEdgeError(
-            f"{spec['model_path']}: output shape {model.output_shape} is not one 7-class vector; "
+            f"{spec.model_path}: output shape {model.output_shape} is not one 7-class vector; "
             "fer-edge converts FER classifiers with a (N, 7) softmax output"
         )
     verify = job.array("verify")
     reference = model.predict(verify, batch_size=50, verbose=0)
-    architecture = _registry_architecture(spec["architecture_hint"])
-    job.result["architecture"] = architecture or spec["architecture_hint"]
+    architecture = _registry_architecture(spec.architecture_hint)
+    job.architecture = architecture or spec.architecture_hint
     route = "as saved"
     source = model
-    if spec["recurrent"]:
-        source, route = _unrolled(model, architecture, spec["channels"])
+    if spec.recurrent:
+        source, route = _unrolled(model, architecture, spec.channels)
         diff = float(np.abs(source.predict(verify, batch_size=50, verbose=0) - reference).max())
         if diff > UNROLL_TOLERANCE:
             raise FerEdgeError(
@@ -134,9 +135,9 @@ def prepare(job: Job) -> tuple[Any, np.ndarray]:
                 "the card's architecture does not match the file"
             )
         route += f" (agrees to {diff:.1e})"
-    pixels = keras.Input(spec["input_shape"], batch_size=1, name="pixels")
+    pixels = keras.Input(spec.input_shape, batch_size=1, name="pixels")
     fixed = keras.Model(pixels, source(pixels), name=model.name)
-    job.result["route"] = f"{route}; batch fixed at 1"
+    job.route = f"{route}; batch fixed at 1"
     return fixed, reference
 
 
@@ -169,9 +170,7 @@ def _dense_per_tensor(conv: Any, job: Job) -> None:
     int64 zero point): about 12 KB for an LSTM's two 512-column kernels, which is what keeps a
     CNN-LSTM's int8 file above 30 % of its float32 one. Convolutions stay per channel.
     """
-    conv._experimental_disable_per_channel_quantization_for_dense_layers = (
-        job.spec["dense_quantization"] == "per-tensor"
-    )
+    conv._experimental_disable_per_channel_quantization_for_dense_layers = job.spec.dense_quantization == "per-tensor"
 
 
 def export_dynamic(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
@@ -180,7 +179,7 @@ def export_dynamic(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
     conv = _converter(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     _dense_per_tensor(conv, job)
-    info = {"weights": "int8, activations float (dynamic range)", "dense_quantization": job.spec["dense_quantization"]}
+    info = {"weights": "int8, activations float (dynamic range)", "dense_quantization": job.spec.dense_quantization}
     return conv.convert(), info
 
 
@@ -208,7 +207,7 @@ def export_int8(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
     calibration = job.array("calibration")
     if calibration is None:
         raise FerEdgeError("int8 needs calibration images from the training data (--calibration)")
-    io_type = {"int8": tf.int8, "uint8": tf.uint8}[job.spec["int8_io"]]
+    io_type = {"int8": tf.int8, "uint8": tf.uint8}[job.spec.int8_io]
 
     def representative() -> Any:
         for i in range(len(calibration)):
@@ -229,8 +228,8 @@ def export_int8(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
     info: dict[str, Any] = {
         "quantizer": "mlir",
         "calibration_images": len(calibration),
-        "io": job.spec["int8_io"],
-        "dense_quantization": job.spec["dense_quantization"],
+        "io": job.spec.int8_io,
+        "dense_quantization": job.spec.dense_quantization,
     }
     floats = _float_op_names(content, job)
     if floats:
@@ -276,12 +275,12 @@ def _export(model: Any, job: Job, precision: str) -> None:
     except Exception as e:  # noqa: BLE001 - the converter raises ConverterError, RuntimeError, ValueError...
         lines = [ln for ln in str(e).splitlines() if ln.strip()]
         raise FerEdgeError(f"{precision} conversion failed: {type(e).__name__}: {lines[-1] if lines else ''}") from e
-    if job.spec.get("strip_names", True):
+    if job.spec.strip_names:
         content = strip_names(content)
         info = {**info, "names": "stripped"}
     seconds = time.perf_counter() - start
-    (job.dir / f"{precision}.tflite").write_bytes(content)
-    job.result["precisions"][precision] = {"seconds": seconds, "size_bytes": len(content), **info}
+    write_bytes(job.dir / f"{precision}.tflite", content)
+    job.precisions[precision] = PrecisionResult(seconds, len(content), info)
     print(f"fer-edge convert: {precision} {len(content)} bytes in {seconds:.1f} s", flush=True)
     job.save_result()
 
@@ -296,7 +295,7 @@ def convert_job(work_dir: str) -> None:
         model, reference = prepare(job)
         np.save(work / "reference.npy", reference)
         job.save_result()
-        for precision in job.spec["precisions"]:
+        for precision in job.spec.precisions:
             _export(model, job, precision)
     except FerEdgeError as e:
         traceback.print_exc()

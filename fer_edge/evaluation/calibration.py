@@ -205,8 +205,9 @@ def fit_card_temperatures(models: list, data) -> list[tuple]:
 
     from fer_edge.errors import FerEdgeError
     from fer_edge.evaluation.data import load_eval_data
-    from fer_edge.evaluation.models import as_input, predict_tflite
+    from fer_edge.evaluation.models import predict_tflite
     from fer_edge.model_card import ModelCard
+    from fer_edge.runtime.model_file import to_channels
 
     try:
         fit = load_eval_data(Path(data), usage="PublicTest")
@@ -215,7 +216,7 @@ def fit_card_temperatures(models: list, data) -> list[tuple]:
     out = []
     for path in map(Path, models):
         card = ModelCard.load(path)
-        with_input = as_input(fit.dataset.images, card.channels if card else 1)
+        with_input = to_channels(fit.dataset.images, card.channels if card else 1)
         probs, _ = predict_tflite(path, with_input)
         y = fit.dataset.labels
         cal = calibrate(probs, y, probs, y, fit.description, f"{fit.description} (in-sample: the fit images)")

@@ -15,15 +15,16 @@ from fer_edge.evaluation.data import EvalData
 from fer_edge.evaluation.models import (
     PRECISION_ORDER,
     Candidate,
-    as_input,
     describe,
     keras_latency,
     predict_keras,
     predict_tflite,
     tflite_latencies,
 )
+from fer_edge.evaluation.rows import EvalRow
 from fer_edge.labels import EMOTIONS
 from fer_edge.metrics import classification_metrics
+from fer_edge.runtime.model_file import to_channels
 
 #: The issue's targets: accuracy loss against the Keras float model, size and speed against float32.
 MAX_LOSS_PP = {"int8": 1.0, "float16": 0.1}
@@ -33,7 +34,7 @@ MAX_INT8_SIZE_RATIO = 0.30
 @dataclass
 class Evaluation:
     data: EvalData
-    rows: list[dict[str, Any]]
+    rows: list[EvalRow]
     targets: list[dict[str, Any]]
     environment: dict[str, str] = field(default_factory=dict)
     #: file -> temperature fitted on ``calibration_data`` and the ECE it gives here (``--calibrate-on``)
@@ -99,7 +100,7 @@ def evaluate_models(
         _limit_tensorflow_threads()
     y = data.dataset.labels
     leaked = data.leaked
-    inputs = {ch: as_input(data.dataset.images, ch) for ch in {c.channels for c in candidates}}
+    inputs = {ch: to_channels(data.dataset.images, ch) for ch in {c.channels for c in candidates}}
     probs: dict[Path, np.ndarray] = {}
     how: dict[Path, str] = {}
     for c in candidates:
@@ -107,7 +108,7 @@ def evaluate_models(
     calibrations: dict[str, Calibration] = {}
     coverage: dict[str, dict] = {}
     if calibration_data is not None:
-        fit_x = {ch: as_input(calibration_data.dataset.images, ch) for ch in inputs}
+        fit_x = {ch: to_channels(calibration_data.dataset.images, ch) for ch in inputs}
         fit_y = calibration_data.dataset.labels
         for c in candidates:
             fit_p, _ = _predict(c, fit_x[c.channels], batch)
@@ -142,44 +143,46 @@ def evaluate_models(
                 else None
             )
             lat = latency.get(c.path, {})
-            row: dict[str, Any] = {
-                "model": c.group_name,
-                "precision": c.precision,
-                "file": str(c.path),
-                "architecture": c.architecture,
-                "kind": c.kind,
-                "reference": f"{ref.precision} ({ref.path.name})" if ref else None,
-                "size_bytes": c.size_bytes,
-                "size_vs_float32": c.size_bytes / float32.size_bytes if float32 else None,
-                "images": m["n"],
-                "accuracy": m["accuracy"],
-                "accuracy_leakage_free": clean["accuracy"] if clean else None,
-                "macro_f1": m["macro_f1"],
-                "delta_accuracy_pp": _pp(m["accuracy"], ref_metrics["accuracy"]) if ref_metrics else None,
-                "delta_macro_f1_pp": _pp(m["macro_f1"], ref_metrics["macro_f1"]) if ref_metrics else None,
-                "agreement_with_float": float((probs[c.path].argmax(1) == probs[ref.path].argmax(1)).mean())
+            row = EvalRow(
+                model=c.group_name,
+                precision=c.precision,
+                file=str(c.path),
+                architecture=c.architecture,
+                kind=c.kind,
+                reference=f"{ref.precision} ({ref.path.name})" if ref else None,
+                size_bytes=c.size_bytes,
+                size_vs_float32=c.size_bytes / float32.size_bytes if float32 else None,
+                images=m["n"],
+                accuracy=m["accuracy"],
+                accuracy_leakage_free=clean["accuracy"] if clean else None,
+                macro_f1=m["macro_f1"],
+                delta_accuracy_pp=_pp(m["accuracy"], ref_metrics["accuracy"]) if ref_metrics else None,
+                delta_macro_f1_pp=_pp(m["macro_f1"], ref_metrics["macro_f1"]) if ref_metrics else None,
+                agreement_with_float=float((probs[c.path].argmax(1) == probs[ref.path].argmax(1)).mean())
                 if ref
                 else None,
-                "latency_ms": lat.get("median_ms"),
-                "latency_p90_ms": lat.get("p90_ms"),
-                "latency_runs": lat.get("runs"),
-                "latency_kind": "Keras eager call" if c.kind == "keras" else "TFLite invoke, 1 thread",
-                "speedup_vs_float32": (latency[float32.path]["median_ms"] / lat["median_ms"])
+                latency_ms=lat.get("median_ms"),
+                latency_p90_ms=lat.get("p90_ms"),
+                latency_runs=lat.get("runs"),
+                latency_kind="Keras eager call" if c.kind == "keras" else "TFLite invoke, 1 thread",
+                speedup_vs_float32=(latency[float32.path]["median_ms"] / lat["median_ms"])
                 if c.kind == "tflite" and float32 and float32.path in latency and lat.get("median_ms")
                 else None,
-                "ece": ece(probs[c.path], y),
-                "card_temperature": _card_temperature(c),
-                "temperature": calibrations[str(c.path)].temperature if str(c.path) in calibrations else None,
-                "ece_calibrated": calibrations[str(c.path)].after.ece if str(c.path) in calibrations else None,
-                "inference": how[c.path],
-                "conversion": (c.card.notes.get("conversion") if c.card and c.kind == "tflite" else None),
-                "calibration": (c.card.notes.get("calibration") if c.card and c.kind == "tflite" else None),
-            }
-            for name in EMOTIONS:
-                r = m["per_class_recall"][name]
-                row[f"recall_{name}"] = r
-                base = ref_metrics["per_class_recall"][name] if ref_metrics else None
-                row[f"delta_recall_{name}_pp"] = _pp(r, base)
+                inference=how[c.path],
+                ece=ece(probs[c.path], y),
+                card_temperature=_card_temperature(c),
+                temperature=calibrations[str(c.path)].temperature if str(c.path) in calibrations else None,
+                ece_calibrated=calibrations[str(c.path)].after.ece if str(c.path) in calibrations else None,
+                conversion=(c.card.notes.get("conversion") if c.card and c.kind == "tflite" else None),
+                calibration=(c.card.notes.get("calibration") if c.card and c.kind == "tflite" else None),
+                recall={name: m["per_class_recall"][name] for name in EMOTIONS},
+                delta_recall_pp={
+                    name: _pp(
+                        m["per_class_recall"][name], ref_metrics["per_class_recall"][name] if ref_metrics else None
+                    )
+                    for name in EMOTIONS
+                },
+            )
             rows.append(row)
             group_rows[c.precision] = row
         targets.extend(_targets(members[0].group_name, group_rows, ref))
@@ -196,14 +199,14 @@ def _card_temperature(c: Candidate) -> float:
     return float(c.card.temperature) if c.card is not None and c.kind == "tflite" else 1.0
 
 
-def _targets(name: str, rows: dict[str, dict[str, Any]], ref: Candidate | None) -> list[dict[str, Any]]:
+def _targets(name: str, rows: dict[str, EvalRow], ref: Candidate | None) -> list[dict[str, Any]]:
     out = []
     keras_ref = ref is not None and ref.kind == "keras"
     for precision, limit in MAX_LOSS_PP.items():
         row = rows.get(precision)
         if row is None:
             continue
-        delta = row["delta_accuracy_pp"]
+        delta = row.delta_accuracy_pp
         out.append(
             {
                 "model": name,
@@ -215,27 +218,25 @@ def _targets(name: str, rows: dict[str, dict[str, Any]], ref: Candidate | None) 
                 "passed": None if delta is None else bool(-delta <= limit + 1e-9),
             }
         )
-    int8, f32 = rows.get("int8"), rows.get("float32")
+    int8, f32 = rows.get("int8"), rows.get("float32", {})  # ratio and speed are None without float32
     if int8 is not None:
-        ratio = int8["size_vs_float32"]
+        ratio = int8.size_vs_float32
         out.append(
             {
                 "model": name,
                 "target": f"int8 file <= {MAX_INT8_SIZE_RATIO:.0%} of float32",
-                "value": None
-                if ratio is None
-                else f"{ratio:.1%} ({int8['size_bytes']:,} / {f32['size_bytes']:,} bytes)",
+                "value": None if ratio is None else f"{ratio:.1%} ({int8.size_bytes:,} / {f32.size_bytes:,} bytes)",
                 "passed": None if ratio is None else bool(ratio <= MAX_INT8_SIZE_RATIO),
             }
         )
-        speed = int8["speedup_vs_float32"]
+        speed = int8.speedup_vs_float32
         out.append(
             {
                 "model": name,
                 "target": "int8 single-image invoke faster than float32 (1 thread)",
                 "value": None
                 if speed is None
-                else f"{speed:.2f}x ({int8['latency_ms']:.3f} ms vs {f32['latency_ms']:.3f} ms median)",
+                else f"{speed:.2f}x ({int8.latency_ms:.3f} ms vs {f32.latency_ms:.3f} ms median)",
                 "passed": None if speed is None else bool(speed > 1.0),
             }
         )

@@ -15,10 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from fer_edge.errors import FerEdgeError
+from fer_edge.labels import EMOTIONS
 from fer_edge.model_card import ModelCard
 from fer_edge.runtime.interpreter import TfliteModel
+from fer_edge.runtime.model_file import PRECISIONS, open_classifier, precision_of, time_invokes
 
-PRECISION_ORDER = ("keras", "float32", "float16", "dynamic", "int8")
+PRECISION_ORDER = ("keras", *PRECISIONS)
 
 
 @dataclass(frozen=True)
@@ -36,17 +38,6 @@ class Candidate:
     @property
     def label(self) -> str:
         return f"{self.group_name} {self.precision}"
-
-
-def _tflite_precision(path: Path, card: ModelCard | None, model: TfliteModel) -> str:
-    if card is not None and card.precision:
-        return card.precision
-    if model.input.dtype in (np.int8, np.uint8):
-        return "int8"
-    for p in ("float16", "dynamic", "int8"):
-        if p in path.stem:
-            return p
-    return "float32"
 
 
 def display_name(model_path: Path) -> str:
@@ -78,25 +69,22 @@ def describe(path: Path) -> Candidate:
         )
     if suffix != ".tflite":
         raise FerEdgeError(f"{path}: not a model file; give .keras or .tflite files")
-    card = ModelCard.load(path)
-    with TfliteModel(path) as model:
-        shape = model.input.shape
-        if len(shape) != 4 or tuple(shape[1:3]) != (48, 48):
-            raise FerEdgeError(f"{path}: input {list(shape)} is not a 48x48 face classifier's input")
-        precision = _tflite_precision(path, card, model)
-        channels = int(shape[3])
+    model, card = open_classifier(path)
+    with model:
+        labels = card.labels if card is not None else list(EMOTIONS)
+        if list(labels) != list(EMOTIONS):
+            raise FerEdgeError(
+                f"{path}: its card's labels ({', '.join(labels)}) are not the FER-2013 labels "
+                f"({', '.join(EMOTIONS)}) evaluate scores; evaluate a model trained on FER-2013's labels"
+            )
+        precision = precision_of(path, model.input.dtype)
+        channels = int(model.input.shape[3])
     notes = card.notes if card else {}
     source = notes.get("source_model")
     group = notes.get("source_sha256") or path.stem
     name = display_name(Path(source)) if source else path.stem
     architecture = card.architecture if card else "?"
     return Candidate(path, "tflite", precision, architecture, group, name, channels, path.stat().st_size, card)
-
-
-def as_input(images: np.ndarray, channels: int) -> np.ndarray:
-    """uint8 (N, 48, 48) -> float32 (N, 48, 48, channels), gray repeated for 3-channel models."""
-    x = images.astype(np.float32)[..., None]
-    return np.repeat(x, channels, axis=3) if channels > 1 else x
 
 
 def _run_tflite_batched(path: Path, x: np.ndarray, batch: int) -> np.ndarray | None:
@@ -135,14 +123,6 @@ def predict_keras(path: Path, x: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict(x, batch_size=256, verbose=0), dtype=np.float32)
 
 
-def _typed_input(model: TfliteModel, x: np.ndarray) -> np.ndarray:
-    spec = model.input
-    if spec.quantized:
-        info = np.iinfo(spec.dtype)
-        return np.clip(np.round(x / spec.scale + spec.zero_point), info.min, info.max).astype(spec.dtype)
-    return x.astype(spec.dtype)
-
-
 def tflite_latencies(paths: list[Path], image: dict[int, np.ndarray], runs: int, rounds: int = 5) -> dict[Path, dict]:
     """Single-image invoke time per file on one thread: median and p90 in ms over ``runs`` invokes.
 
@@ -151,18 +131,8 @@ def tflite_latencies(paths: list[Path], image: dict[int, np.ndarray], runs: int,
     """
     models = {p: TfliteModel(p, num_threads=1) for p in paths}
     try:
-        typed = {p: _typed_input(m, image[m.input.shape[-1]]) for p, m in models.items()}
-        for p, m in models.items():  # warm-up
-            for _ in range(10):
-                m.invoke_raw(typed[p])
-        samples: dict[Path, list[float]] = {p: [] for p in paths}
-        per_round = max(1, runs // rounds)
-        for _ in range(rounds):
-            for p, m in models.items():
-                for _ in range(per_round):
-                    t = time.perf_counter()
-                    m.invoke_raw(typed[p])
-                    samples[p].append((time.perf_counter() - t) * 1000)
+        targets = [(m, m.input.quantize(image[m.input.shape[-1]])) for m in models.values()]
+        times = time_invokes(targets, runs, warmup=10, rounds=rounds)
         return {
             p: {
                 "median_ms": statistics.median(s),
@@ -170,7 +140,7 @@ def tflite_latencies(paths: list[Path], image: dict[int, np.ndarray], runs: int,
                 "runs": len(s),
                 "backend": f"{models[p].backend} {models[p].backend_version}",
             }
-            for p, s in samples.items()
+            for p, s in zip(models, times.tolist())
         }
     finally:
         for m in models.values():

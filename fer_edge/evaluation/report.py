@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from fer_edge.atomic import check_destination, write_text
+from fer_edge.atomic import check_destination
+from fer_edge.errors import FerEdgeError
 from fer_edge.evaluation.evaluate import COVERAGE_TABLE, Evaluation
+from fer_edge.evaluation.rows import EvalRow
 from fer_edge.labels import EMOTIONS
 
 FILES = ("report.md", "report.csv", "report.json", "per_class_change.png", "reliability.png", "coverage.png")
@@ -51,8 +53,8 @@ def _leakage(ev: Evaluation) -> str:
     )
 
 
-def _label(r: dict[str, Any]) -> str:
-    return f"{r['model']} {r['precision']}"
+def _label(r: EvalRow) -> str:
+    return f"{r.model} {r.precision}"
 
 
 def _range(interval: tuple[float, float]) -> str:
@@ -79,16 +81,16 @@ def calibration_section(ev: Evaluation, figures: dict[str, str] | None = None) -
     out.append("")
     rows = []
     for r in ev.rows:
-        cal = ev.calibrations.get(r["file"])
+        cal = ev.calibrations.get(r.file)
         rows.append(
             [
-                r["model"],
-                r["precision"],
-                _fmt(r["ece"], "pct") + ("" if cal is None else _range(cal.interval_before)),
+                r.model,
+                r.precision,
+                _fmt(r.ece, "pct") + ("" if cal is None else _range(cal.interval_before)),
                 "n/a" if cal is None else f"{cal.temperature:.3f}",
                 "n/a" if cal is None else _fmt(cal.after.ece, "pct") + _range(cal.interval_after),
                 "n/a" if cal is None else f"{cal.nll_before:.4f} -> {cal.nll_after:.4f}",
-                f"{r['card_temperature']:.3f}",
+                f"{r.card_temperature:.3f}",
             ]
         )
     out += [_table(["model", "precision", "ECE raw", "fitted T", "ECE after T", "NLL", "card T"], rows), ""]
@@ -104,7 +106,7 @@ def calibration_section(ev: Evaluation, figures: dict[str, str] | None = None) -
         headers = ["model", "precision"] + [f"P = {t:.1f}" for t in COVERAGE_TABLE]
         rows = []
         for r in ev.rows:
-            c = ev.coverage.get(r["file"])
+            c = ev.coverage.get(r.file)
             if c is None:
                 continue
             cells = []
@@ -114,7 +116,7 @@ def calibration_section(ev: Evaluation, figures: dict[str, str] | None = None) -
                 cells.append(
                     f"{100 * c['coverage'][i]:.1f} % kept, " + ("n/a" if np.isnan(acc) else f"{100 * acc:.1f} % acc.")
                 )
-            rows.append([r["model"], r["precision"], *cells])
+            rows.append([r.model, r.precision, *cells])
         out += [_table(headers, rows), ""]
         if figures.get("coverage"):
             out += [f"![coverage vs accuracy]({figures['coverage']})", ""]
@@ -162,17 +164,17 @@ def markdown(ev: Evaluation, command: str, chart: str | None, figures: dict[str,
     ]
     rows = [
         [
-            r["model"],
-            r["precision"],
-            _fmt(r["size_bytes"], "kib"),
-            _fmt(r["size_vs_float32"], "ratio"),
-            _fmt(r["accuracy"], "pct"),
-            _fmt(r["accuracy_leakage_free"], "pct"),
-            _fmt(r["macro_f1"], "pct"),
-            _fmt(r["delta_accuracy_pp"], "pp"),
-            _fmt(r["agreement_with_float"], "pct"),
-            _fmt(r["latency_ms"], "ms"),
-            _fmt(r["speedup_vs_float32"], "x"),
+            r.model,
+            r.precision,
+            _fmt(r.size_bytes, "kib"),
+            _fmt(r.size_vs_float32, "ratio"),
+            _fmt(r.accuracy, "pct"),
+            _fmt(r.accuracy_leakage_free, "pct"),
+            _fmt(r.macro_f1, "pct"),
+            _fmt(r.delta_accuracy_pp, "pp"),
+            _fmt(r.agreement_with_float, "pct"),
+            _fmt(r.latency_ms, "ms"),
+            _fmt(r.speedup_vs_float32, "x"),
         ]
         for r in ev.rows
     ]
@@ -190,24 +192,24 @@ def markdown(ev: Evaluation, command: str, chart: str | None, figures: dict[str,
     for r in ev.rows:
         cells = []
         for e in EMOTIONS:
-            rec, delta = r[f"recall_{e}"], r[f"delta_recall_{e}_pp"]
+            rec, delta = r.recall.get(e), r.delta_recall_pp.get(e)
             cells.append(
                 "n/a"
                 if rec is None
-                else f"{100 * rec:.1f}" + ("" if delta is None or r["precision"] in ("keras",) else f" ({delta:+.1f})")
+                else f"{100 * rec:.1f}" + ("" if delta is None or r.precision in ("keras",) else f" ({delta:+.1f})")
             )
-        rows.append([r["model"], r["precision"], *cells])
+        rows.append([r.model, r.precision, *cells])
     out += [_table(headers, rows), ""]
     if chart:
         out += [f"![per-class recall change]({chart})", ""]
     out += calibration_section(ev, figures)
     out += ["## Files", ""]
     for r in ev.rows:
-        line = f"- `{r['file']}` ({r['size_bytes']:,} bytes): {r['inference']}"
-        if r.get("conversion"):
-            line += f"; {r['conversion']}"
-        if r.get("calibration"):
-            line += f"; calibration: {r['calibration']}"
+        line = f"- `{r.file}` ({r.size_bytes:,} bytes): {r.inference}"
+        if r.conversion:
+            line += f"; {r.conversion}"
+        if r.calibration:
+            line += f"; calibration: {r.calibration}"
         out.append(line)
     return "\n".join(out) + "\n"
 
@@ -217,9 +219,9 @@ def _compared(ev: Evaluation) -> list[dict[str, Any]]:
     return [
         r
         for r in ev.rows
-        if r["kind"] == "tflite"
-        and r["delta_accuracy_pp"] is not None
-        and r["reference"] != f"{r['precision']} ({Path(r['file']).name})"
+        if r.kind == "tflite"
+        and r.delta_accuracy_pp is not None
+        and r.reference != f"{r.precision} ({Path(r.file).name})"
     ]
 
 
@@ -232,18 +234,18 @@ def plot_per_class_change(ev: Evaluation, path: Path) -> None:
     import numpy as np
 
     compared = _compared(ev)
-    precisions = [p for p in ("float32", "float16", "dynamic", "int8") if any(r["precision"] == p for r in compared)]
+    precisions = [p for p in ("float32", "float16", "dynamic", "int8") if any(r.precision == p for r in compared)]
     fig, axes = plt.subplots(1, len(precisions), figsize=(4.2 * len(precisions), 3.6), sharey=True, squeeze=False)
-    models = sorted({r["model"] for r in compared})
+    models = sorted({r.model for r in compared})
     width = 0.8 / max(1, len(models))
     x = np.arange(len(EMOTIONS))
     for ax, precision in zip(axes[0], precisions):
         for i, model in enumerate(models):
-            row = next((r for r in compared if r["model"] == model and r["precision"] == precision), None)
+            row = next((r for r in compared if r.model == model and r.precision == precision), None)
             if row is None:
                 continue
             deltas = [
-                row[f"delta_recall_{e}_pp"] if row[f"delta_recall_{e}_pp"] is not None else np.nan for e in EMOTIONS
+                row.delta_recall_pp.get(e) if row.delta_recall_pp.get(e) is not None else np.nan for e in EMOTIONS
             ]
             ax.bar(x + (i - (len(models) - 1) / 2) * width, deltas, width, label=model)
         ax.axhline(0, color="black", linewidth=0.8)
@@ -257,47 +259,70 @@ def plot_per_class_change(ev: Evaluation, path: Path) -> None:
     plt.close(fig)
 
 
+def check_report_folder(out_dir: Path, force: bool) -> bool:
+    """Whether ``out_dir`` may be (re)written as a whole; raises when it may not.
+
+    A new or empty folder is fine; an existing report needs ``force`` (the whole folder is then
+    replaced, so no file of the previous run stays); a folder holding anything else is refused
+    even with ``force``, so ``--out . --force`` never deletes a user's files.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FerEdgeError(f"{out_dir}: exists and is not a folder; give a folder for --out")
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return True
+    others = sorted(p.name for p in out_dir.iterdir() if p.name not in FILES and not p.name.startswith("."))
+    if others:
+        raise FerEdgeError(
+            f"{out_dir}: holds files that are not an evaluate report ({', '.join(others[:3])}); "
+            "choose a new or empty folder for --out"
+        )
+    check_destination(out_dir, force)
+    return True
+
+
 def write_report(ev: Evaluation, out_dir: Path, command: str, force: bool = False) -> list[Path]:
-    """report.md, report.csv, report.json and per_class_change.png in ``out_dir``."""
+    """report.md, report.csv, report.json and per_class_change.png in ``out_dir``, written as a whole
+    (an existing report is replaced with ``force``, none of its files left behind)."""
     import pandas as pd
 
     from fer_edge.atomic import atomic_path
 
     out_dir = Path(out_dir)
-    for name in FILES:
-        check_destination(out_dir / name, force)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_report_folder(out_dir, force)
+    replace = out_dir.exists()  # empty, or a previous report with force
+    with atomic_path(out_dir, force=replace, directory=True) as tmp:
+        names = _write_report_files(ev, tmp, command, pd)
+    return [out_dir / name for name in names]
+
+
+def _write_report_files(ev: Evaluation, folder: Path, command: str, pd: Any) -> list[str]:
     written = []
-    chart_path = out_dir / "per_class_change.png"
     chart = bool(_compared(ev))
     if chart:
-        with atomic_path(chart_path, force=force) as tmp:
-            plot_per_class_change(ev, tmp)
-        written.append(chart_path)
+        plot_per_class_change(ev, folder / "per_class_change.png")
+        written.append("per_class_change.png")
     figures: dict[str, str] = {}
     if ev.calibrations:
-        from fer_edge.report.figures import plot_reliability
+        from fer_edge.training.figures import plot_reliability
 
-        path = out_dir / "reliability.png"
-        panels = [(_label(r), ev.calibrations[r["file"]].before, ev.calibrations[r["file"]].after) for r in ev.rows]
-        with atomic_path(path, force=force) as tmp:
-            plot_reliability(panels[:6], tmp)
-        written.append(path)
-        figures["reliability"] = path.name
+        panels = [(_label(r), ev.calibrations[r.file].before, ev.calibrations[r.file].after) for r in ev.rows]
+        plot_reliability(panels[:6], folder / "reliability.png")
+        figures["reliability"] = "reliability.png"
     if ev.coverage:
-        from fer_edge.report.figures import plot_coverage
+        from fer_edge.training.figures import plot_coverage
 
-        path = out_dir / "coverage.png"
-        with atomic_path(path, force=force) as tmp:
-            plot_coverage([(_label(r), ev.coverage[r["file"]]) for r in ev.rows if r["file"] in ev.coverage], tmp)
-        written.append(path)
-        figures["coverage"] = path.name
-    written.append(
-        write_text(out_dir / "report.md", markdown(ev, command, chart_path.name if chart else None, figures))
-    )
-    written.append(write_text(out_dir / "report.csv", pd.DataFrame(ev.rows).to_csv(index=False)))
+        plot_coverage(
+            [(_label(r), ev.coverage[r.file]) for r in ev.rows if r.file in ev.coverage], folder / "coverage.png"
+        )
+        figures["coverage"] = "coverage.png"
+    written += list(figures.values())
+    (folder / "report.md").write_text(markdown(ev, command, "per_class_change.png" if chart else None, figures))
+    (folder / "report.csv").write_text(pd.DataFrame([r.to_dict() for r in ev.rows]).to_csv(index=False))
+    written += ["report.md", "report.csv"]
     d = ev.data
     payload = {
+        "schema_version": EvalRow.SCHEMA_VERSION,  # of the report and its rows
         "command": command,
         "data": {
             "description": d.description,
@@ -315,7 +340,7 @@ def write_report(ev: Evaluation, out_dir: Path, command: str, force: bool = Fals
             "notes": d.notes,
         },
         "environment": ev.environment,
-        "rows": ev.rows,
+        "rows": [r.to_dict() for r in ev.rows],
         "targets": ev.targets,
         "calibration": {
             f: {
@@ -334,5 +359,6 @@ def write_report(ev: Evaluation, out_dir: Path, command: str, force: bool = Fals
             for f, c in ev.coverage.items()
         },
     }
-    written.append(write_text(out_dir / "report.json", json.dumps(payload, indent=2) + "\n"))
+    (folder / "report.json").write_text(json.dumps(payload, indent=2) + "\n")
+    written.append("report.json")
     return written

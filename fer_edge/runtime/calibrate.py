@@ -22,4 +22,5 @@ def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     z = np.log(np.maximum(p, FLOOR).astype(np.float64)) / temperature
     z -= z.max(axis=-1, keepdims=True)
     e = np.exp(z)
-    return (e / e.sum(axis=-1, keepdims=True)).astype(p.dtype, copy=False)
+    out: np.ndarray = (e / e.sum(axis=-1, keepdims=True)).astype(p.dtype, copy=False)
+    return out

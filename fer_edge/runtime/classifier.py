@@ -14,11 +14,11 @@ import cv2
 import numpy as np
 
 from fer_edge.errors import FerEdgeError
-from fer_edge.labels import EMOTIONS
 from fer_edge.model_card import ModelCard
 from fer_edge.runtime.calibrate import apply_temperature
 from fer_edge.runtime.detector import BBox, CropSpec
 from fer_edge.runtime.interpreter import TfliteModel
+from fer_edge.runtime.model_file import check_classifier, open_classifier, precision_of, to_channels
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
 DEFAULT_MODEL = MODELS_DIR / "default.tflite"
@@ -76,21 +76,13 @@ class EmotionClassifier:
 
     def __init__(self, model: TfliteModel, card: ModelCard | None) -> None:
         self._model = model
+        self.labels = check_classifier(model, card)
         shape = model.input.shape
-        if len(shape) != 4:
-            raise FerEdgeError(f"{model.path}: expected an image input (1, H, W, C), got {shape}")
         self.channels = int(shape[3])
-        if card is not None and card.channels != self.channels:
-            raise FerEdgeError(
-                f"{ModelCard.path_for(model.path)}: card says {card.channels} channels but the model takes "
-                f"{self.channels}; regenerate the card with fer-edge convert"
-            )
-        self.labels = tuple(card.labels) if card is not None else EMOTIONS
-        n_out = int(model.outputs[0].shape[-1])
-        if n_out != len(self.labels):
-            raise FerEdgeError(f"{model.path}: {n_out} outputs but {len(self.labels)} labels in its card")
         self.input_size = (int(shape[2]), int(shape[1]))
-        self.precision = card.precision if card is not None else _guess_precision(model)
+        self.precision = (
+            card.precision if card is not None and card.precision else precision_of(model.path, model.input.dtype)
+        )
         self._batch = int(shape[0])
         #: the card's calibration temperature, applied to every output (1.0: outputs as the model gives them)
         self.temperature = float(card.temperature) if card is not None else 1.0
@@ -103,8 +95,7 @@ class EmotionClassifier:
     ) -> EmotionClassifier:
         """Load ``model_path`` (default: the shipped model) with its card, on ``threads`` threads."""
         path = Path(model_path) if model_path is not None else default_model_path()
-        model = TfliteModel(path, num_threads=threads, backend=backend)
-        return cls(model, ModelCard.load(path))
+        return cls(*open_classifier(path, threads=threads, backend=backend))
 
     @property
     def model(self) -> TfliteModel:
@@ -124,10 +115,6 @@ class EmotionClassifier:
             m.num_threads,
         )
 
-    def _as_input(self, faces: np.ndarray) -> np.ndarray:
-        x = faces.astype(np.float32)[..., None]
-        return np.repeat(x, self.channels, axis=-1) if self.channels != 1 else x
-
     def _check(self, faces: np.ndarray) -> None:
         if faces.shape[-2:] != self.input_size[::-1]:
             raise ValueError(
@@ -139,7 +126,8 @@ class EmotionClassifier:
         face = np.asarray(face_gray)
         self._check(face)
         self._resize(1)
-        return apply_temperature(self._model.run(self._as_input(face[None]))[0][0], self.temperature)
+        probs: np.ndarray = self._model.run(to_channels(face[None], self.channels))[0][0]
+        return apply_temperature(probs, self.temperature)
 
     def classify_batch(self, faces_gray: np.ndarray) -> np.ndarray:
         """Probabilities (N, n_labels) for N grayscale faces, run in chunks of ``BATCH``."""
@@ -154,7 +142,7 @@ class EmotionClassifier:
             chunk = faces[start : start + BATCH]
             padded = np.zeros((BATCH, *chunk.shape[1:]), chunk.dtype)
             padded[: len(chunk)] = chunk
-            out.append(self._model.run(self._as_input(padded))[0][: len(chunk)])
+            out.append(self._model.run(to_channels(padded, self.channels))[0][: len(chunk)])
         return apply_temperature(np.concatenate(out), self.temperature)
 
     def _resize(self, batch: int) -> bool:
@@ -175,8 +163,3 @@ class EmotionClassifier:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _guess_precision(model: TfliteModel) -> str:
-    spec = model.input
-    return "int8" if spec.quantized else "float32"

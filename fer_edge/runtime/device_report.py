@@ -24,12 +24,12 @@ import numpy as np
 
 from fer_edge import __version__
 from fer_edge.errors import FerEdgeError
-from fer_edge.model_card import ModelCard
+from fer_edge.records import Record
 from fer_edge.runtime.interpreter import TfliteModel
+from fer_edge.runtime.model_file import open_classifier, precision_of, time_invokes
 from fer_edge.runtime.scenes import generated_frames
 from fer_edge.runtime.timing import BUDGET_MS
 
-PRECISIONS = ("float32", "float16", "dynamic", "int8")
 MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
 #: ARM "CPU part" codes of the boards fer-edge targets (from /proc/cpuinfo).
 ARM_PARTS = {"0xd03": "Cortex-A53", "0xd04": "Cortex-A35", "0xd08": "Cortex-A72", "0xd0b": "Cortex-A76"}
@@ -112,8 +112,8 @@ class Latency:
     @classmethod
     def of(cls, samples_ms: np.ndarray) -> Latency:
         s = np.asarray(samples_ms, np.float64)
-        p50, p95 = np.percentile(s, [50, 95])
-        return cls(*(round(float(v), 3) for v in (p50, p95, s.mean(), s.min(), s.max())), int(len(s)))
+        p50, p95, mean, lo, hi = (round(float(v), 3) for v in (*np.percentile(s, [50, 95]), s.mean(), s.min(), s.max()))
+        return cls(p50, p95, mean, lo, hi, len(s))
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -134,19 +134,6 @@ def time_calls(fn: Callable[[int], object], n: int, warmup: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- the classifier models
 
 
-def precision_of(path: Path, model: TfliteModel | None = None) -> str:
-    """The model card's precision, else a precision named in the file name, else int8/float32 by input type."""
-    card = ModelCard.load(path)
-    if card is not None and card.precision:
-        return card.precision
-    for p in PRECISIONS:
-        if re.search(rf"(^|[-_.]){p}([-_.]|$)", path.stem):
-            return p
-    if model is not None and model.input.quantized:
-        return "int8"
-    return "float32"
-
-
 def shipped_models(directory: Path | None = None) -> list[Path]:
     """``default.tflite`` and its ``default-<precision>.tflite`` siblings, when this install ships them."""
     directory = Path(directory or MODELS_DIR)
@@ -158,21 +145,17 @@ def shipped_models(directory: Path | None = None) -> list[Path]:
 def typed_input(model: TfliteModel, rng: np.random.Generator) -> np.ndarray:
     """Random pixels 0-255 in the model's own input type (quantized when the model is int8)."""
     spec = model.input
-    x = rng.integers(0, 256, spec.shape).astype(np.float32)
-    if spec.quantized:
-        info = np.iinfo(spec.dtype)
-        return np.clip(np.round(x / spec.scale + spec.zero_point), info.min, info.max).astype(spec.dtype)
-    return x.astype(spec.dtype)
+    return spec.quantize(rng.integers(0, 256, spec.shape).astype(np.float32))
 
 
 def bench_classifier(path: Path, threads: int, n: int, warmup: int = 10) -> dict[str, Any]:
-    model = TfliteModel(path, num_threads=threads)
+    model, _ = open_classifier(path, threads=threads)
     try:
         x = typed_input(model, np.random.default_rng(0))
-        ms = time_calls(lambda _: model.invoke_raw(x), n, warmup)
+        ms = time_invokes([(model, x)], n, warmup)[0]
         return {
             "model": str(path),
-            "precision": precision_of(path, model),
+            "precision": precision_of(path, model.input.dtype),
             "size_bytes": path.stat().st_size,
             "input": f"{'x'.join(map(str, model.input.shape))} {model.input.dtype}",
             "backend": model.backend,
@@ -240,6 +223,7 @@ def bench_frames(classifier_path: Path, threads: int, frames: list[np.ndarray], 
 
     stages = ("detect", "preprocess", "classify")
     classifier = EmotionClassifier.create(classifier_path, threads=threads)
+    precision = classifier.precision
     try:
         det = BlazeFaceDetector.create(DetectorOptions(num_threads=threads))
     except FerEdgeError as e:
@@ -268,7 +252,7 @@ def bench_frames(classifier_path: Path, threads: int, frames: list[np.ndarray], 
     }
     return {
         "model": str(classifier_path),
-        "precision": precision_of(Path(classifier_path)),
+        "precision": precision,
         "detect_every": detect_every,
         "frames": s["frames"],
         "faces_per_frame": round(float(np.mean(faces)), 2) if faces else 0.0,
@@ -319,13 +303,33 @@ def verdict(report: dict[str, Any]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- the whole run
 
 
+@dataclass(frozen=True)
+class BenchReport(Record):
+    """The device report ``fer-edge bench --out`` writes. The sections are the JSON objects the report
+    always had (``system``, ``classifiers`` [one per model: precision, size, ``invoke_ms``], the
+    precision comparison, ``detector``, ``end_to_end`` per-stage figures, ``verdict``)."""
+
+    created: str
+    system: dict[str, Any]
+    interpreter: dict[str, str]
+    threads: int
+    frames: int
+    budget_ms: float
+    classifiers: list[dict[str, Any]]
+    precision_comparison: dict[str, Any]
+    detector: dict[str, Any]
+    end_to_end: dict[str, Any]
+    verdict: dict[str, Any]
+    command: str | None = None
+
+
 def run_bench(
     models: list[Path],
     threads: int,
     frames: int,
     detect_every: int = 1,
     progress: Callable[[str], None] = lambda _: None,
-) -> dict[str, Any]:
+) -> BenchReport:
     """Measure ``models`` (all precisions given), the detector and whole frames; return the report."""
     if not models:
         raise FerEdgeError(
@@ -346,7 +350,7 @@ def run_bench(
     e2e = (
         bench_frames(chosen, threads, images, detect_every) if "error" not in detector else {"error": detector["error"]}
     )
-    report: dict[str, Any] = {
+    sections: dict[str, Any] = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "system": {**system_info(), "cpu_temp_c_before": temp_before, "cpu_temp_c_after": cpu_temperature_c()},
         "interpreter": {"backend": classifiers[0]["backend"], "version": classifiers[0]["backend_version"]},
@@ -358,12 +362,12 @@ def run_bench(
         "detector": detector,
         "end_to_end": e2e,
     }
-    report["verdict"] = verdict(report)
-    return report
+    return BenchReport(**sections, verdict=verdict(sections))
 
 
-def format_report(report: dict[str, Any]) -> str:
+def format_report(bench: BenchReport) -> str:
     """The table ``fer-edge bench`` prints."""
+    report = bench.to_dict()
     sysi = report["system"]
     lines = [
         f"device: {sysi['board'] or 'unknown board'} | {sysi['cpu']} x{sysi['cores']} | {sysi['os']} "

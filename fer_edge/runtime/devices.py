@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from fer_edge.errors import FerEdgeError
+from fer_edge.runtime.model_file import PRECISIONS
 
 DEVICES_DIR = Path(__file__).resolve().parent.parent / "assets" / "devices"
-PRECISIONS = ("int8", "float16", "float32")
+#: what a profile may ask for: the precisions fer-edge ships as default-<precision>.tflite
+PROFILE_PRECISIONS = tuple(p for p in reversed(PRECISIONS) if p != "dynamic")
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,8 @@ def load_profile(name: str, directory: Path | None = None) -> DeviceProfile:
 def _parse(raw: dict[str, Any], path: Path) -> DeviceProfile:
     det, cam = raw["detector"], raw["camera"]
     precision = str(raw["precision"])
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if precision not in PROFILE_PRECISIONS:
+        raise ValueError(f"precision {precision!r} is not one of {', '.join(PROFILE_PRECISIONS)}")
     profile = DeviceProfile(
         name=str(raw["name"]),
         threads=int(raw["threads"]),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -37,9 +37,15 @@ class Region:
     drop: float  # probability of the explained class without the square minus with it (> 0: it helped)
     part: str  # e.g. "upper centre"
 
-    def as_dict(self, scale: float = 1.0, origin: tuple[float, float] = (0.0, 0.0)) -> dict:
+    def as_dict(self, scale: float = 1.0, origin: tuple[float, float] = (0.0, 0.0)) -> dict[str, Any]:
         """In face-crop pixels, plus the frame box when the crop's ``scale`` and ``origin`` are given."""
-        out = {"x": self.x, "y": self.y, "size": self.size, "drop": round(self.drop, 5), "part": self.part}
+        out: dict[str, Any] = {
+            "x": self.x,
+            "y": self.y,
+            "size": self.size,
+            "drop": round(self.drop, 5),
+            "part": self.part,
+        }
         if scale != 1.0 or origin != (0.0, 0.0):
             out["frame_box"] = [
                 round(origin[0] + self.x * scale, 1),
@@ -149,10 +155,13 @@ def heat_overlay(face_gray: np.ndarray, heat: np.ndarray, size: int = 192, alpha
         cv2.resize((255 * norm).astype(np.uint8), (size, size), interpolation=cv2.INTER_CUBIC), cv2.COLORMAP_JET
     )
     weight = (alpha * cv2.resize(norm.astype(np.float32), (size, size)))[..., None]
-    return (base * (1 - weight) + colour * weight).astype(np.uint8)
+    blended: np.ndarray = (base * (1 - weight) + colour * weight).astype(np.uint8)
+    return blended
 
 
-def _caption(img: np.ndarray, lines: Sequence[str], height: int = 16, colour=(255, 255, 255)) -> np.ndarray:
+def _caption(
+    img: np.ndarray, lines: Sequence[str], height: int = 16, colour: tuple[int, int, int] = (255, 255, 255)
+) -> np.ndarray:
     bar = np.zeros((height * len(lines) + 4, img.shape[1], 3), np.uint8)
     for i, text in enumerate(lines):
         cv2.putText(bar, text, (4, height * (i + 1) - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.42, colour, 1, cv2.LINE_AA)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fer_edge.errors import FerEdgeError
+from fer_edge.runtime.model_file import TensorSpec
+
+__all__ = ["BACKENDS", "TensorSpec", "TfliteModel", "available_backends"]
 
 #: backend name -> (module, attribute path of the Interpreter class)
 BACKENDS: dict[str, tuple[str, str]] = {
@@ -24,18 +26,6 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "tensorflow": ("tensorflow", "lite.Interpreter"),
 }
 INSTALL_HINT = "pip install ai-edge-litert (or tflite-runtime with numpy<2 on older boards)"
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    shape: tuple[int, ...]
-    dtype: np.dtype
-    scale: float  # 0.0 when not quantized
-    zero_point: int
-
-    @property
-    def quantized(self) -> bool:
-        return self.scale != 0.0 and np.issubdtype(self.dtype, np.integer)
 
 
 def _import_backend(name: str) -> tuple[Any, str]:
@@ -49,7 +39,8 @@ def _import_backend(name: str) -> tuple[Any, str]:
 
 
 def available_backends() -> list[str]:
-    """Backends that import here (TensorFlow is only tried when named or as the last resort)."""
+    """Backends that import here (TensorFlow is only tried when named or as the last resort); the Raspberry
+    Pi set-up script prints them."""
     found = []
     for name in ("litert", "tflite-runtime"):
         try:
@@ -126,26 +117,11 @@ class TfliteModel:
             self._in = self._interp.get_input_details()
             self._out = self._interp.get_output_details()
 
-    def _quantize(self, x: np.ndarray) -> np.ndarray:
-        spec = self.input
-        if spec.quantized:
-            info = np.iinfo(spec.dtype)
-            q = np.round(x / spec.scale + spec.zero_point)
-            return np.clip(q, info.min, info.max).astype(spec.dtype)
-        return x.astype(spec.dtype, copy=False)
-
     def run(self, x: np.ndarray) -> list[np.ndarray]:
         """Invoke on float input ``x`` (already shaped like the input); all outputs as float32."""
-        self._interp.set_tensor(self.input_index, self._quantize(np.asarray(x, dtype=np.float32)))
+        self._interp.set_tensor(self.input_index, self.input.quantize(np.asarray(x, dtype=np.float32)))
         self._interp.invoke()
-        results = []
-        for detail in self._out:
-            y = self._interp.get_tensor(detail["index"])
-            spec = _spec(detail)
-            if spec.quantized:
-                y = (y.astype(np.float32) - spec.zero_point) * spec.scale
-            results.append(y.astype(np.float32, copy=False))
-        return results
+        return [_spec(d).dequantize(self._interp.get_tensor(d["index"])) for d in self._out]
 
     def invoke_raw(self, x: np.ndarray) -> None:
         """Set already-typed input and invoke: the bare cost benchmarks measure."""

@@ -6,10 +6,10 @@ data. The faces are cartoons; what a classifier says about them means nothing.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
+
+from fer_edge.runtime.video import write_video  # noqa: F401 - the test scenes are written with it
 
 FRAME_W, FRAME_H = 640, 480
 
@@ -70,18 +70,6 @@ def face_scene(
     for i, (cx, cy) in enumerate(centres):
         draw_face(frame, cx, cy, s, skins[i] if skins else (140, 170, 215))
     return frame
-
-
-def write_video(path: Path, frames: list[np.ndarray], fps: float = 30.0) -> Path:
-    fourcc = cv2.VideoWriter_fourcc(*("MJPG" if path.suffix == ".avi" else "mp4v"))
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), fourcc, fps, (w, h))
-    if not writer.isOpened():
-        raise OSError(f"OpenCV cannot write {path}")
-    for f in frames:
-        writer.write(f)
-    writer.release()
-    return path
 
 
 def generated_frames(count: int, width: int = 640, height: int = 480, seed: int = 0) -> list[np.ndarray]:

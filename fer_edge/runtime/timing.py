@@ -130,9 +130,6 @@ class StageMeter:
             return math.nan
         return (self.frames - 1) / (self._last - self._first)
 
-    def stage_stats(self, name: str) -> dict[str, float]:
-        return self._hist[name].stats()
-
     def summary(self) -> dict[str, Any]:
         """Everything as plain JSON types."""
         stages = {n: h.stats() for n, h in self._hist.items() if h.count or n in self.stages}

@@ -14,6 +14,7 @@ from fer_edge.convert import convert_model  # noqa: E402
 from fer_edge.convert.mirror import mirror_average  # noqa: E402
 from fer_edge.convert.reconstruct import rebuild_edge_model  # noqa: E402
 from fer_edge.data.synthetic import make_synthetic  # noqa: E402
+from fer_edge.errors import FerEdgeError  # noqa: E402
 from fer_edge.model_card import ModelCard  # noqa: E402
 from fer_edge.models import build_model  # noqa: E402
 from fer_edge.runtime.interpreter import TfliteModel  # noqa: E402
@@ -61,15 +62,15 @@ def test_rebuilt_keras_model_matches_its_int8_file(trained):
     got = rebuilt.predict(x, verbose=0)
     assert np.abs(got - ref).max() < 0.08  # int8 activations vs float: small differences
     assert (got.argmax(1) == ref.argmax(1)).mean() >= 0.9
-    with pytest.raises(Exception, match="convolutions"):
-        rebuild_edge_model(trained["int8"], "edge-cnn-wide")  # same count, other widths: named error
+    with pytest.raises(FerEdgeError, match="does not fit"):
+        rebuild_edge_model(trained["int8"], "edge-cnn-wide")  # same count, other widths: a named error
 
 
-def test_convert_mirror_average_writes_a_verified_int8_graph_per_form(trained, capsys):
+def test_convert_mirror_average_writes_a_verified_int8_graph(trained, capsys):
     root, ds = trained["root"], trained["data"]
     x = ds.images[:16, ..., None].astype("float32")
     plain = (_run(trained["int8"], x) + _run(trained["int8"], x[:, :, ::-1].copy())) / 2
-    for form in ("batch2", "branches"):
+    for form in ("batch2",):  # branches: same wrapper code path (checked in Keras above); one conversion is enough
         code = main(["convert", str(trained["keras"]), "--int8", "--mirror-average", form,
                      "--calibration", "synthetic", "--samples", "100", "--out", str(root)])  # fmt: skip
         _, err = capsys.readouterr()

@@ -11,6 +11,7 @@ import pytest
 from fer_edge.model_card import ModelCard
 from fer_edge.runtime.calibrate import apply_temperature
 from fer_edge.runtime.classifier import DEFAULT_MODEL, EmotionClassifier
+from fer_edge.runtime.model_file import to_channels
 
 pytestmark = pytest.mark.skipif(not DEFAULT_MODEL.is_file(), reason="no shipped model in this install")
 
@@ -38,7 +39,7 @@ def test_old_card_without_temperature_reads_as_one(tmp_path):
     with EmotionClassifier.create(model) as clf:
         assert clf.temperature == 1.0
         x = faces()
-        raw = np.stack([clf.model.run(clf._as_input(f[None]))[0][0] for f in x])
+        raw = np.stack([clf.model.run(to_channels(f[None], 1))[0][0] for f in x])
         np.testing.assert_array_equal(clf.classify_batch(x), raw)
 
 
