@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -30,10 +29,16 @@ FORMS = ("batch2", "branches")
 INCUMBENT_PUBLIC = 0.6522708275285595  # edge10 int8 PublicTest, from its card
 
 
-def _fer(*args: str) -> None:
-    cmd = [str(Path(sys.executable).parent / "fer-edge"), *args]
-    click.echo("$ fer-edge " + " ".join(args), err=True)
-    subprocess.run(cmd, check=True)
+def _convert(keras_path: Path, data: Path, out: Path, force: bool, mirror: str | None = None) -> None:
+    """What ``fer-edge convert KERAS --int8 --calibration DATA --samples 500 --out OUT [--mirror-average M]`` does."""
+    from fer_edge.convert import convert_model
+    from fer_edge.convert.mirror import write_mirrored
+
+    source = write_mirrored(keras_path, mirror, out, force) if mirror else keras_path
+    [result] = convert_model(source, out, ["int8"], calibration=data, samples=500, force=force)
+    click.echo(
+        f"{result.path}: {result.size_bytes:,} bytes, verification {result.verification.get('passed')}", err=True
+    )
 
 
 def _files(out: Path) -> dict[str, Path]:
@@ -100,11 +105,9 @@ def build(data: Path, out: Path, force: bool) -> None:
         "(fer_edge.convert.reconstruct; BatchNorm folded into the convolutions there, identity here)",
     }
     card.save(keras_path)
-    common = ["--int8", "--calibration", str(data), "--samples", "500", "--out", str(out)]
-    force_args = ["--force"] if force else []
-    _fer("convert", str(keras_path), *common, *force_args)
+    _convert(keras_path, data, out, force)
     for form in FORMS:
-        _fer("convert", str(keras_path), *common, "--mirror-average", form, *force_args)
+        _convert(keras_path, data, out, force, form)
     shutil.copy(DEFAULT_MODEL, out / "incumbent_edge10_int8.tflite")
     click.echo(json.dumps({k: str(v) for k, v in _files(out).items()}, indent=2))
 
@@ -199,7 +202,66 @@ def private(data: Path, out: Path) -> None:
     click.echo(json.dumps(record, indent=2))
 
 
-if __name__ == "__main__":
-    from fer_edge.cli.main import run
+@cli.command()
+@click.option("--data", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/edge10-mirror"), show_default=True)
+def ship(data: Path, out: Path) -> None:
+    """Copy the kept candidate to the shipped default with its card (metrics of the same deterministic
+    predictions `select` and `private` scored; nothing is chosen here). Refuses unless `select` kept it."""
+    from fer_edge.metrics import classification_metrics
+    from fer_edge.model_card import ModelCard
 
-    sys.exit(run(cli, prog_name="python -m train.edge_mirror"))
+    chosen = json.loads((out / "select.json").read_text())
+    private_record = json.loads((out / "private.json").read_text())
+    if not chosen["kept"]:
+        raise click.ClickException("select did not keep the candidate: nothing to ship")
+    form = chosen["form"]
+    src = _files(out)[form]
+    timing = json.loads((out / "timing.json").read_text())[form]
+    card = ModelCard.load(src)
+    previous = ModelCard.load(DEFAULT_MODEL)
+    metrics = {
+        "params": previous.metrics.get("params"),
+        "macs_per_face": previous.metrics.get("macs"),
+        "macs": 2 * previous.metrics.get("macs", 0),
+        "size_bytes": src.stat().st_size,
+    }
+    for usage in ("PublicTest", "PrivateTest"):
+        ds = _load(data, usage)
+        m = classification_metrics(ds.labels, _raw_probs(src, ds.images))
+        metrics[usage] = {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "n": m["n"]}
+        if usage == "PrivateTest":
+            assert abs(m["accuracy"] - private_record["accuracy"]) < 1e-12, "PrivateTest differs from private.json"
+            metrics["PrivateTest_per_class_recall"] = m["per_class_recall"]
+    metrics["invoke_ms_median_1_thread"] = round(timing["median_ms"], 4)
+    metrics["invoke_measured_on"] = previous.metrics.get("invoke_measured_on", "") + " (train.edge_mirror time)"
+    metrics["edge10_without_mirror"] = {
+        k: previous.metrics[k] for k in ("PublicTest", "PrivateTest") if k in previous.metrics
+    }
+    card.metrics = {**metrics, "verification": card.metrics.get("verification")}
+    card.training = {
+        **previous.training,
+        "how_chosen": [
+            *previous.training.get("how_chosen", []),
+            f"edge10-mirror: edge10's weights (rebuilt from its int8 file) in a graph averaging face and mirror "
+            f"(form {form}, chosen on invoke time); kept by train/edge/selection.md (sixth amendment) on int8 "
+            f"PublicTest {100 * chosen['accuracy']['candidate']:.2f} % vs edge10 {100 * chosen['accuracy']['incumbent']:.2f} % "
+            f"(exact McNemar one-sided p = {chosen['mcnemar_candidate_vs_incumbent']['p_one_sided']:.3f}); PrivateTest scored once.",
+        ],
+        "command": previous.training.get("command", "")
+        + " && python -m train.edge_mirror build --data /work/shared/data/fer2013 --out runs/edge10-mirror"
+        " && python -m train.edge_mirror time && python -m train.edge_mirror select --data /work/shared/data/fer2013"
+        " && python -m train.edge_mirror private --data /work/shared/data/fer2013"
+        " && python -m train.edge_mirror ship --data /work/shared/data/fer2013",
+    }
+    card.notes = {k: v for k, v in card.notes.items() if k not in ("source_model",)}
+    card.temperature, card.ece = 1.0, {}  # refitted by `fer-edge evaluate --calibrate-on PublicTest --write-card`
+    shutil.copy(src, DEFAULT_MODEL)
+    card.save(DEFAULT_MODEL)
+    click.echo(f"shipped {src} -> {DEFAULT_MODEL} ({src.stat().st_size:,} bytes); now refit its temperature")
+
+
+if __name__ == "__main__":
+    from fer_edge.errors import run_command
+
+    sys.exit(run_command(cli, prog_name="python -m train.edge_mirror"))
