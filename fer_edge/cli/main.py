@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("fer_edge.cli.evaluate_cmd:evaluate", "Accuracy of Keras and TFLite models on one dataset."),
     "predict": ("fer_edge.cli.predict_cmd:predict", "Emotions per face in images, folders and videos."),
     "camera": ("fer_edge.cli.camera_cmd:camera", "Live camera (or video/stream) loop with per-stage latency."),
+    "explain": ("fer_edge.cli.explain_cmd:explain", "What the classifier looked at: occlusion maps, example grids."),
     "bench": ("fer_edge.cli.bench_cmd:bench", "Measure this device against the 30 FPS budget."),
 }
 
