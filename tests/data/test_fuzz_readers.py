@@ -148,3 +148,15 @@ def test_image_decoder(data: bytes, ext: str) -> None:
             return
         if img is not None:
             assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
+
+
+def test_kaggle_csv_row_with_empty_pixels_is_a_user_error_naming_the_row():
+    """Found by the fuzzing above: an empty last pixels field shifted the rows (ValueError, a traceback)."""
+    import pytest
+
+    row = "0," + " ".join(["7"] * 2304) + ",Training"
+    with scratch() as d:
+        path = d / "fer.csv"
+        path.write_text(f"emotion,pixels,Usage\n{row}\n{row}\n0,,Training\n")
+        with pytest.raises(FerEdgeError, match=r"fer\.csv:4: pixels empty"):
+            load_kaggle_csv(path)
