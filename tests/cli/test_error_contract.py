@@ -154,6 +154,7 @@ WRITERS: dict[str, tuple[str, Callable[[dict, Path], list], str]] = {
         ],
         "events.jsonl",
     ),  # fmt: skip
+    "explain": ("explain", lambda e, o: ["explain", e["img"], "--out", o], "explained"),
     "bench": ("bench", lambda e, o: ["bench", "--model", e["model"], "--frames", "10", "--out", o], "bench.json"),
     "demo": ("demo", lambda e, o: ["demo", "--out", o], "demo"),
     "convert": ("convert", lambda e, o: ["convert", e["keras"], "--out", o], "tflite"),
@@ -215,6 +216,10 @@ def test_existing_output_needs_force_and_is_left_alone(writer, env, tmp_path, ca
         out.mkdir()
         target = out / "tiny_float32.tflite"
         target.write_text("old\n")
+    elif writer == "explain":
+        out.mkdir()
+        target = out / "explanations.json"
+        target.write_text("old\n")
     elif writer == "factorial":
         pytest.skip("factorial resumes into an existing --out by design (its reruns: test_factorial_protocol.py)")
     else:
@@ -245,6 +250,7 @@ MISSING: list[tuple[str, Callable[[dict, Path], list], int]] = [
     ("predict", lambda e, m: ["predict", m / "nope.jpg"], 2),
     ("camera", lambda e, m: ["camera", "--source", m / "nope.avi", "--headless", "--summary-json", m / "s.json"], 2),
     ("bench", lambda e, m: ["bench", "--model", m / "nope.tflite", "--out", m / "b.json"], 2),
+    ("explain", lambda e, m: ["explain", m / "nope.jpg", "--out", m / "x"], 2),
 ]
 
 
@@ -284,6 +290,7 @@ MODEL_USERS: list[tuple[str, Callable[[dict, Path, Path], list]]] = [
     ("bench", lambda e, m, o: ["bench", "--model", m, "--frames", "10", "--out", o / "b.json"]),
     ("evaluate", lambda e, m, o: ["evaluate", m, "--data", e["data"]]),
     ("convert", lambda e, m, o: ["convert", m, "--out", o / "t"]),
+    ("explain", lambda e, m, o: ["explain", e["img"], "--model", m, "--out", o / "x"]),
 ]
 
 
@@ -331,6 +338,9 @@ BAD_ARGS: list[list[str]] = [
     ["demo", "--epochs", "0"],
     ["demo", "--frames", "0"],
     ["models", "--channels", "5"],
+    ["explain", "{img}", "--out", "{o}", "--patch", "1"],
+    ["explain", "{img}", "--out", "{o}", "--seed", "-1"],
+    ["explain", "{img}"],  # --out missing
     ["no-such-command"],
 ]
 
