@@ -35,7 +35,7 @@ def test_help_lists_only_runnable_commands_and_says_how_to_get_the_others(tmp_pa
     assert proc.returncode == 0, proc.stderr
     commands = proc.stdout.split("Commands:")[1].split("\n\n")[0]
     listed = {line.split()[0] for line in commands.strip().splitlines()}
-    assert listed == {"data", "predict", "camera", "bench"}
+    assert listed == {"data", "predict", "camera", "bench", "explain"}
     assert HINT in " ".join(proc.stdout.split())  # the help text may wrap it
     assert "Exit codes:" in proc.stdout
 

@@ -143,11 +143,11 @@ def test_train_model_stopped_mid_run_leaves_no_run_folder_behind(sig, tmp_path, 
         tmp_path / "o",
         tmp_path / "e",
     )
-    wait_for(lambda: any(p.name.startswith(".run.") for p in tmp_path.iterdir()), proc, timeout=300)
-    time.sleep(1.0)  # training under way inside the temporary run folder
+    # training under way: the first epoch's history is in the temporary run folder
+    wait_for(lambda: any(tmp_path.glob(".run.*.tmp/history.csv")), proc, timeout=300)
     proc.send_signal(sig)
     code = proc.wait(timeout=120)
-    assert not run.exists()
+    assert not run.exists(), (tmp_path / "e").read_text()[-2000:]
     if sig == signal.SIGTERM:
         assert code == 130 and "interrupted by SIGTERM" in one_error_line((tmp_path / "e").read_text())
         assert not temp_files(tmp_path)
