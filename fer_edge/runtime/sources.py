@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from fer_edge.errors import FerEdgeError
+from fer_edge.runtime.frame import Frame
 
 if TYPE_CHECKING:
     from fer_edge.runtime.live_source import Captured, LatestFrameReader, SourceHealth
@@ -42,17 +43,6 @@ class SourceKind(Enum):
     FOLDER = "folder"
     GLOB = "glob"
     STREAM = "stream"
-
-
-@dataclass(frozen=True, eq=False)
-class Frame:
-    """One BGR frame; ``index`` counts frames within its file or stream, ``timestamp_s`` is its time
-    in the video (or since the camera opened; 0.0 for still images), ``source`` names the file or device."""
-
-    image: np.ndarray
-    index: int
-    timestamp_s: float
-    source: str
 
 
 @dataclass(frozen=True)
