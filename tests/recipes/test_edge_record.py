@@ -32,3 +32,14 @@ def test_record_rebuilds_the_committed_metrics(tmp_path):
     out = tmp_path / "metrics.json"
     assert run_command(cli, ["record", "--out", str(out)]) == 0
     assert json.loads(out.read_text()) == json.loads((RESULTS / "metrics.json").read_text())
+
+
+def test_edge_model_ship_refuses_the_mirror_record_in_one_line(tmp_path, capsys):
+    from train.edge_model import cli
+
+    dest = tmp_path / "default.tflite"
+    args = ["ship", "--metrics", str(RESULTS / "metrics.json"), "--dest", str(dest), "--force"]
+    assert run_command(cli, args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not a `train.edge_model report` record" in err
+    assert not dest.exists()
