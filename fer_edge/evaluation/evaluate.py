@@ -125,7 +125,7 @@ def evaluate_models(
         if c.kind == "keras" and latency_runs:
             latency[c.path] = keras_latency(c.path, one[c.channels], latency_runs)
 
-    rows: list[dict[str, Any]] = []
+    rows: list[EvalRow] = []
     targets: list[dict[str, Any]] = []
     groups: dict[str, list[Candidate]] = {}
     for c in candidates:
@@ -218,14 +218,16 @@ def _targets(name: str, rows: dict[str, EvalRow], ref: Candidate | None) -> list
                 "passed": None if delta is None else bool(-delta <= limit + 1e-9),
             }
         )
-    int8, f32 = rows.get("int8"), rows.get("float32", {})  # ratio and speed are None without float32
+    int8, f32 = rows.get("int8"), rows.get("float32")  # ratio and speed are None without float32
     if int8 is not None:
         ratio = int8.size_vs_float32
         out.append(
             {
                 "model": name,
                 "target": f"int8 file <= {MAX_INT8_SIZE_RATIO:.0%} of float32",
-                "value": None if ratio is None else f"{ratio:.1%} ({int8.size_bytes:,} / {f32.size_bytes:,} bytes)",
+                "value": None
+                if ratio is None or f32 is None
+                else f"{ratio:.1%} ({int8.size_bytes:,} / {f32.size_bytes:,} bytes)",
                 "passed": None if ratio is None else bool(ratio <= MAX_INT8_SIZE_RATIO),
             }
         )
@@ -235,7 +237,7 @@ def _targets(name: str, rows: dict[str, EvalRow], ref: Candidate | None) -> list
                 "model": name,
                 "target": "int8 single-image invoke faster than float32 (1 thread)",
                 "value": None
-                if speed is None
+                if speed is None or f32 is None
                 else f"{speed:.2f}x ({int8.latency_ms:.3f} ms vs {f32.latency_ms:.3f} ms median)",
                 "passed": None if speed is None else bool(speed > 1.0),
             }
