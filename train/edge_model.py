@@ -518,6 +518,11 @@ def ship(run_dir: Path, metrics_path: Path, dest: Path, force: bool) -> None:
     if not metrics_path.is_file():
         raise FerEdgeError(f"{metrics_path}: no metrics; run `python -m train.edge_model report` first")
     metrics = json.loads(metrics_path.read_text())
+    if "int8_file" not in metrics:
+        raise FerEdgeError(
+            f"{metrics_path}: not a `train.edge_model report` record (the shipped mirror model's, written by "
+            "`python -m train.edge_mirror record`?); run `report` for your run first, or give --metrics"
+        )
     src = Path(metrics["int8_file"])
     m = TfliteModel(src)
     private, public = metrics["results"]["int8_PrivateTest"], metrics["results"]["int8_PublicTest"]
