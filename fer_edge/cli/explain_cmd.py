@@ -61,7 +61,9 @@ def _write_json(path: Path, payload: object, force: bool) -> Path:
 )
 @click.option("--usage", help="With --grid: the images with this usage tag [default: PrivateTest when tagged].")
 @click.option("--per-class", type=click.IntRange(1, 12), default=4, show_default=True, help="With --grid.")
-@click.option("--seed", type=int, default=0, show_default=True, help="With --grid: which examples are drawn.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="With --grid: which examples are drawn."
+)
 @click.option("--force", is_flag=True, help="Replace existing output files.")
 def explain(
     source: str,
@@ -91,6 +93,7 @@ def explain(
       fer-edge explain photo.jpg --out explained/
       fer-edge explain data/fer2013 --grid --usage PrivateTest --out explained/
     """
+    from fer_edge.atomic import check_destination
     from fer_edge.cli.common import log_warnings_to_stderr
     from fer_edge.runtime.recognizer import EmotionRecognizer
 
@@ -98,6 +101,8 @@ def explain(
     keras_path = model if model is not None and model.suffix.lower() == ".keras" else None
     if keras_path is not None and not keras_path.is_file():
         raise FerEdgeError(f"{keras_path}: no such model file")
+    # the run's index file, checked before any work (also an --out that cannot be written)
+    check_destination(out_dir / ("grid.json" if grid else "explanations.json"), force)
     recognizer = EmotionRecognizer(
         model=None if keras_path is not None else model,
         detector="whole-frame" if grid else detector,
@@ -116,8 +121,7 @@ def explain(
             which = gradcam
         else:
             click.echo(recognizer.describe(), err=True)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if grid:
+        if grid:  # (each write makes --out when it is missing)
             _grid(source, which, out_dir, usage, per_class, seed, force)
         else:
             _faces(source, which, det, gradcam, out_dir, patch, stride, top, force)

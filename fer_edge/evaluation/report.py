@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_edge.atomic import check_destination
+from fer_edge.atomic import check_destination, check_writable
 from fer_edge.errors import FerEdgeError
 from fer_edge.evaluation.evaluate import COVERAGE_TABLE, Evaluation
 from fer_edge.evaluation.rows import EvalRow
@@ -270,6 +270,7 @@ def check_report_folder(out_dir: Path, force: bool) -> bool:
     if out_dir.exists() and not out_dir.is_dir():
         raise FerEdgeError(f"{out_dir}: exists and is not a folder; give a folder for --out")
     if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        check_writable(out_dir / FILES[0])
         return True
     others = sorted(p.name for p in out_dir.iterdir() if p.name not in FILES and not p.name.startswith("."))
     if others:

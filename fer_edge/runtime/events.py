@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from fer_edge.errors import FerEdgeError
+from fer_edge.errors import FerEdgeError, os_error_message
 
 DEFAULT_KEEP = 5
 
@@ -68,7 +68,7 @@ class EventLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._stream = open(self.path, "w" if truncate else "a", encoding="utf-8", newline="")  # noqa: SIM115
         except OSError as e:
-            raise FerEdgeError(f"{self.path}: cannot write events ({e.strerror}); choose a writable path") from None
+            raise FerEdgeError(os_error_message(e, self.path)) from None
         self._size = self._stream.tell()
         if self.csv and self._size == 0:
             self._stream.write(",".join(self.fields) + "\n")
