@@ -27,10 +27,8 @@ from pathlib import Path
 
 import cv2
 
-sys.path.insert(0, "tests")
-from conftest_runtime import face_scene, make_models, write_video  # noqa: E402
-
-from fer_edge.runtime import classifier  # noqa: E402
+from fer_edge.runtime import classifier
+from fer_edge.testing import face_scene, make_models, write_video
 
 work = Path(sys.argv[1])
 cv2.imwrite(str(work / "face.jpg"), face_scene((320, 240)))
@@ -83,4 +81,19 @@ assert s["interpreter"]["backend"] != "tensorflow", s["interpreter"]
 print(f"ok: 45 frames on {s['interpreter']['backend']} {s['interpreter']['version']}, "
       f"processing p95 {s['stages_ms']['processing']['p95']} ms")
 EOF
+echo "== training-only commands refuse with the hint (exit 2), and --help does not list them"
+set +e
+"$VENV/bin/fer-edge" train model --arch paper1-cnn --out "$WORK/never" 2>"$WORK/train.err"
+code=$?
+set -e
+if [[ $code -ne 2 ]] || ! grep -q "pip install 'fer-edge\[train\]'" "$WORK/train.err" || [[ -e "$WORK/never" ]]; then
+  cat "$WORK/train.err" >&2
+  echo "FAIL: fer-edge train model exited $code without the install hint (expected 2)" >&2
+  exit 1
+fi
+if "$VENV/bin/fer-edge" --help | sed -n '/^Commands:/,/^$/p' | grep -qE '^  (train|demo|models|evaluate|convert) '; then
+  echo "FAIL: fer-edge --help lists a training-only command" >&2
+  exit 1
+fi
+echo "ok: train model exits 2 with the hint; --help lists only runnable commands"
 echo "runtime-only check passed"

@@ -1,4 +1,4 @@
-"""Memory soak: 10,000 frames through the live loop (``run_live``: pipeline, tracker, smoothing, overlay,
+"""Memory soak: 10,000 frames through the live loop (``CameraSession``: pipeline, tracker, smoothing, overlay,
 stage meters), printing the process RSS at the start and the end (and along the way).
 
 The frames (640x480, one face walking across) are decoded once from a video file and cycled in memory,
@@ -22,25 +22,24 @@ from pathlib import Path
 
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fer_edge.runtime import classifier as classifier_mod
+from fer_edge.runtime.overlay import draw_result
+from fer_edge.runtime.pipeline import FrameResult
+from fer_edge.runtime.recognizer import RecognizerOptions
+from fer_edge.runtime.session import CameraOptions, CameraSession, CameraSummary
+from fer_edge.runtime.sources import Frame, SourceKind
+from fer_edge.testing import video_frames
 
-from test_bench_runtime import THREADS, video_frames  # noqa: E402
-
-from fer_edge.runtime import classifier as classifier_mod  # noqa: E402
-from fer_edge.runtime.classifier import EmotionClassifier  # noqa: E402
-from fer_edge.runtime.detector import BlazeFaceDetector, DetectorOptions  # noqa: E402
-from fer_edge.runtime.live import LiveOptions, run_live  # noqa: E402
-from fer_edge.runtime.overlay import draw_result  # noqa: E402
-from fer_edge.runtime.pipeline import FramePipeline, FrameResult  # noqa: E402
-from fer_edge.runtime.smoothing import EmaSmoother  # noqa: E402
-from fer_edge.runtime.sources import Frame, SourceKind  # noqa: E402
+THREADS = 1  # as benchmarks/test_bench_runtime.py
 
 
 class CyclingSource:
-    """Quacks like ``Source`` for ``run_live``: the same decoded frames over and over, as a stream."""
+    """Quacks like ``Source`` for ``CameraSession``: the same decoded frames over and over, as a stream."""
 
     kind = SourceKind.STREAM
     fps = 30.0
+    name = "soak"
+    failures: list = []
 
     def __init__(self, images: list) -> None:
         self.images = images
@@ -60,8 +59,7 @@ def model_path(folder: Path) -> Path:
     if classifier_mod.DEFAULT_MODEL.is_file():
         return classifier_mod.DEFAULT_MODEL
     code = (
-        "import sys; from pathlib import Path; sys.path.insert(0, 'tests'); "
-        "from conftest_runtime import make_models; "
+        "from pathlib import Path; from fer_edge.testing import make_models; "
         f"make_models(Path({str(folder)!r}), only=('cnn-int8',))"
     )
     root = Path(__file__).resolve().parent.parent
@@ -82,34 +80,40 @@ def main() -> None:
     proc = psutil.Process()
     tmp = tempfile.TemporaryDirectory()
     images = video_frames(Path(tmp.name))
-    clf = EmotionClassifier.create(model_path(Path(tmp.name)), threads=THREADS)
-    det = BlazeFaceDetector.create(DetectorOptions(num_threads=THREADS))
-    pipe = FramePipeline(det, clf, smoother=EmaSmoother())
-    info = clf.info
-    print(f"model {info.path.name} ({info.precision}) on {info.backend} {info.backend_version}, {THREADS} thread")
+    recognizer = RecognizerOptions(model=model_path(Path(tmp.name)), threads=THREADS, smooth=True)
 
-    def draw(frame: Frame, result: FrameResult) -> None:
-        draw_result(frame.image, result, 30.0)  # the overlay too (the loop itself only draws for a window)
+    def session_run(frames: int, on_result) -> CameraSummary:
+        opts = CameraOptions(source="soak", recognizer=recognizer, max_frames=frames, print_every_s=0)
+        with CameraSession(opts, status=lambda _line: None, source=CyclingSource(images)) as session:  # type: ignore[arg-type]
+            session.add_listener(on_result)
+            if on_result is on_frame_rss:
+                info = session.recognizer.info
+                print(
+                    f"model {info.path.name} ({info.precision}) on {info.backend} {info.backend_version}, {THREADS} thread"
+                )
+            return session.run()
 
-    # warm-up, the same work: allocator pools, interpreter arenas, OpenCV buffers
-    run_live(CyclingSource(images), pipe, LiveOptions(max_frames=args.warmup, print_every_s=0), on_frame=draw)
-    gc.collect()
-    rss_start = proc.memory_info().rss
-    samples = [(0, rss_start)]
-    print(f"RSS at start (after {args.warmup} warm-up frames): {mib(rss_start)}")
+    def draw(result: FrameResult) -> None:
+        assert result.frame is not None
+        draw_result(result.frame.image, result, 30.0)  # the overlay too (the loop itself draws only for a sink)
 
-    def on_frame(frame: Frame, result: FrameResult) -> None:
-        draw(frame, result)
-        n = frame.index + 1
+    def on_frame_rss(result: FrameResult) -> None:
+        draw(result)
+        n = result.frame_index + 1
         if n % args.every == 0:
             rss = proc.memory_info().rss
             samples.append((n, rss))
             print(f"  frame {n:>6}: RSS {mib(rss)}")
 
+    # warm-up, the same work: allocator pools, interpreter arenas, OpenCV buffers
+    session_run(args.warmup, draw)
+    gc.collect()
+    rss_start = proc.memory_info().rss
+    samples = [(0, rss_start)]
+    print(f"RSS at start (after {args.warmup} warm-up frames): {mib(rss_start)}")
+
     t0 = time.perf_counter()
-    outcome = run_live(
-        CyclingSource(images), pipe, LiveOptions(max_frames=args.frames, print_every_s=0), on_frame=on_frame
-    )
+    outcome = session_run(args.frames, on_frame_rss)
     wall = time.perf_counter() - t0
     gc.collect()
     rss_end = proc.memory_info().rss

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,9 +22,6 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from conftest_runtime import face_scene, make_models, write_video  # noqa: E402
 
 from fer_edge.runtime import classifier as classifier_mod  # noqa: E402
 from fer_edge.runtime.classifier import EmotionClassifier, crop_face  # noqa: E402
@@ -33,17 +29,11 @@ from fer_edge.runtime.detector import BlazeFaceDetector, DetectorOptions  # noqa
 from fer_edge.runtime.overlay import draw_result  # noqa: E402
 from fer_edge.runtime.pipeline import FramePipeline  # noqa: E402
 from fer_edge.runtime.smoothing import EmaSmoother  # noqa: E402
-from fer_edge.runtime.sources import Source  # noqa: E402
 from fer_edge.runtime.timing import BUDGET_MS  # noqa: E402
+from fer_edge.testing import make_models, video_frames  # noqa: E402
 
 ROUNDS = 1000
 THREADS = 1
-
-
-def video_frames(folder: Path, n: int = 120) -> list[np.ndarray]:
-    """``n`` 640x480 frames with one face walking across, written to an .avi and decoded back."""
-    clip = write_video(folder / "bench.avi", [face_scene((160 + 3 * i, 240 + (i % 20) - 10)) for i in range(n)])
-    return [f.image for f in Source(clip)]
 
 
 def classifier_path(folder: Path) -> Path:

@@ -1,9 +1,17 @@
-"""Write outputs under a temporary name and rename, so a killed run never leaves half a file."""
+"""Write outputs under a temporary name and rename, so a killed run never leaves half a file.
+
+Temporary names carry the writer's pid (``.<name>.<pid>.<random>.tmp``), so a later run can tell
+a leftover of a killed process (pid gone) from the work of a live one and remove it. Finished
+outputs get the modes the umask gives (``mkstemp``/``mkdtemp`` create 0600/0700), and an
+``OSError`` on an output becomes one ``FerEdgeError`` line naming the path and the fix.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -11,70 +19,206 @@ from pathlib import Path
 
 from fer_edge.errors import FerEdgeError
 
+#: ``.<name>.<pid>.<tag>.tmp`` (atomic_path) or ``.<name>.<pid>.partial<.ext>`` (videos keep their extension).
+_TEMP_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.(?:[A-Za-z0-9_]+\.tmp|(?:[A-Za-z0-9_]+\.)?partial(?:\.[A-Za-z0-9]+)?)$")
+
+_FIXES = {
+    errno.EACCES: "permission denied; choose a folder you can write to, or fix its permissions",
+    errno.EPERM: "operation not permitted; choose a folder you can write to, or fix its permissions",
+    errno.EROFS: "read-only file system; write the output to a writable location",
+    errno.ENOSPC: "no space left on the device; free some space or write the output elsewhere",
+    errno.EDQUOT: "disk quota exceeded; free some space or write the output elsewhere",
+    errno.ENAMETOOLONG: "file name too long for this file system; choose a shorter output path",
+    errno.ENOTDIR: "a part of this path is a file, not a folder; choose another output path",
+    errno.EISDIR: "is a folder; give a file path for this output",
+    errno.ENOENT: "a folder on this path does not exist or vanished; choose an existing location",
+}
+
+#: errno values that concern where an output goes (the CLI maps these to exit code 2).
+OUTPUT_ERRNOS = frozenset(_FIXES)
+
+
+def os_error_message(e: OSError, path: Path | str | None = None) -> str:
+    """One line: the path, what went wrong and the fix."""
+    where = path if path is not None else (e.filename if e.filename is not None else "output")
+    fix = _FIXES.get(e.errno or -1, f"{e.strerror or e}; check the path and try again")
+    return f"{where}: {fix}"
+
+
+def output_error(e: OSError, path: Path | str | None = None) -> FerEdgeError:
+    return FerEdgeError(os_error_message(e, path))
+
 
 def check_destination(dst: Path, force: bool) -> None:
-    """Refuse to replace an existing output unless ``force``."""
+    """Refuse to replace an existing output unless ``force``, and one that cannot be written at all
+    (called before any work, so a long run never ends on an unwritable output)."""
+    dst = Path(dst)
     if dst.exists() and not force:
         raise FerEdgeError(f"{dst} already exists: choose another output or pass --force to replace it")
+    check_writable(dst)
 
 
-def _remove(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+#: Longest file-name component most file systems take (ext4, btrfs, xfs, tmpfs: 255 bytes).
+NAME_MAX = 255
+
+
+def check_writable(dst: Path) -> None:
+    """Raise a one-line ``FerEdgeError`` when ``dst`` could not be created: a name too long, a file
+    where a folder is needed, or a nearest existing folder that refuses a new file (permission,
+    read-only file system). The last is probed by creating and removing a hidden file there."""
+    dst = Path(dst)
+    for part in dst.parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise FerEdgeError(f"{dst}: {_FIXES[errno.ENAMETOOLONG]}")
+    folder = dst.parent
+    while not (folder.exists() or folder.is_symlink()) and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise FerEdgeError(f"{dst}: {folder} is a file, not a folder; choose another output path")
+    probe = temp_name(folder / "fer-edge", "probe")
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as e:
+        raise FerEdgeError(f"{dst}: cannot write in {folder}: {_FIXES.get(e.errno or -1, e.strerror)}") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def temp_name(dst: Path, tag: str = "partial", keep_suffix: bool = False) -> Path:
+    """A hidden sibling of ``dst`` owned by this process; ``keep_suffix`` keeps the extension last
+    (video writers pick the container from it)."""
+    dst = Path(dst)
+    if keep_suffix:
+        return dst.with_name(f".{dst.stem}.{os.getpid()}.{tag}{dst.suffix}")
+    return dst.with_name(f".{dst.name}.{os.getpid()}.{tag}.tmp")
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def remove_stale(folder: Path) -> list[Path]:
+    """Remove temporary outputs in ``folder`` left by processes that no longer run."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP_NAME.match(entry.name)
+        if m and int(m["pid"]) != os.getpid() and not pid_alive(int(m["pid"])):
+            _remove(Path(entry.path))
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def finalize_mode(path: Path) -> None:
+    """Give a finished output the mode a plain ``open``/``mkdir`` would have (0644/0755 under umask 022)."""
+    base = 0o777 if path.is_dir() else 0o666
+    with contextlib.suppress(OSError):
+        os.chmod(path, base & ~_umask())
+
+
+def make_parent(dst: Path) -> None:
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise output_error(e, dst) from None
+    if not dst.parent.is_dir():
+        raise FerEdgeError(f"{dst.parent}: is not a folder; choose another output path")
 
 
 class PendingPath:
     """A temporary sibling of ``dst`` to write into; ``commit`` puts it in place, ``abort`` removes it.
 
     For writers that outlive one block (a video open across frames); ``atomic_path`` wraps it for the
-    rest. ``keep_suffix`` ends the temporary name with ``dst``'s extension (``.clip.x1y2.partial.mp4``),
-    for writers that choose the format from it (OpenCV's video and image encoders).
+    rest. ``keep_suffix`` ends the temporary name with ``dst``'s extension (``.clip.<pid>.x1y2.partial.mp4``),
+    for writers that choose the format from it (OpenCV's video and image encoders). The existing ``dst``
+    (with ``force``) is only removed after the new output is complete, and a folder is replaced as a whole.
     """
 
     def __init__(self, dst: Path, force: bool = False, directory: bool = False, keep_suffix: bool = False) -> None:
-        self.dst = Path(dst)
-        check_destination(self.dst, force)
-        self.dst.parent.mkdir(parents=True, exist_ok=True)
-        prefix = f".{self.dst.stem if keep_suffix else self.dst.name}."
-        suffix = f".partial{self.dst.suffix}" if keep_suffix else ".tmp"
-        if directory:
-            self.tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=self.dst.parent))
-        else:
-            fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=self.dst.parent)
-            os.close(fd)
-            self.tmp = Path(name)
-        # mkstemp/mkdtemp make private (0600/0700) entries; the output gets the usual umask permissions
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, (0o777 if directory else 0o666) & ~umask)
+        self.dst = dst = Path(dst)
+        check_destination(dst, force)
+        make_parent(dst)
+        remove_stale(dst.parent)
+        pid = os.getpid()
+        prefix = f".{dst.stem if keep_suffix else dst.name}.{pid}."
+        suffix = f".partial{dst.suffix}" if keep_suffix else ".tmp"
+        try:
+            if directory:
+                self.tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=dst.parent))
+            else:
+                fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dst.parent)
+                os.close(fd)
+                self.tmp = Path(name)
+        except OSError as e:
+            raise output_error(e, dst) from None
 
     def commit(self) -> Path:
-        """Replace ``dst`` by the finished output; the existing ``dst`` is only removed after that."""
-        dst = self.dst
-        if self.tmp.is_file() and not dst.is_dir():  # one rename: readers see the old file or the new
-            os.replace(self.tmp, dst)
-        elif dst.exists() or dst.is_symlink():
-            old = dst.with_name(f".{dst.name}.old")
-            _remove(old)
-            dst.rename(old)
-            self.tmp.rename(dst)
-            _remove(old)
-        else:
-            self.tmp.rename(dst)
+        dst, tmp = self.dst, self.tmp
+        try:
+            finalize_mode(tmp)
+            if tmp.is_file() and not dst.is_dir():  # one rename: readers see the old file or the new
+                os.replace(tmp, dst)
+            elif dst.exists() or dst.is_symlink():
+                old = temp_name(dst, "old")
+                _remove(old)
+                dst.rename(old)
+                try:
+                    tmp.rename(dst)
+                except BaseException:
+                    old.rename(dst)
+                    raise
+                _remove(old)
+            else:
+                tmp.rename(dst)
+        except OSError as e:
+            self.abort()
+            raise output_error(e, dst) from None
         return dst
 
     def abort(self) -> None:
-        _remove(self.tmp)
+        if self.tmp.exists() or self.tmp.is_symlink():
+            _remove(self.tmp)
 
 
 @contextlib.contextmanager
 def atomic_path(dst: Path, force: bool = False, directory: bool = False, keep_suffix: bool = False) -> Iterator[Path]:
-    """Yield a temporary sibling of ``dst``; on success it replaces ``dst``, on failure it is removed.
-
-    The existing ``dst`` (with ``force``) is only removed after the new output is complete.
-    """
+    """Yield a temporary sibling of ``dst``; on success it replaces ``dst``, on failure it is removed."""
     pending = PendingPath(dst, force=force, directory=directory, keep_suffix=keep_suffix)
     try:
         yield pending.tmp
+    except OSError as e:
+        pending.abort()
+        if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise output_error(e, dst) from None
+        raise
     except BaseException:
         pending.abort()
         raise

@@ -1,11 +1,22 @@
-"""The one exception type for errors a user can cause, and the contract that prints it as one line."""
+"""The one exception type for errors a user can cause, and the contract that prints it as one line
+(``run_command``: the ``fer-edge`` CLI and the recipe scripts both run through it)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import click
+
+#: Modules only the training install has; a command needing them says how to get them.
+TRAINING_ONLY = ("tensorflow", "keras", "pandas", "sklearn", "statsmodels", "matplotlib")
+TRAIN_HINT = "install the training extra: pip install 'fer-edge[train]'"
 
 
 class FerEdgeError(Exception):
@@ -14,23 +25,69 @@ class FerEdgeError(Exception):
     exit_code = 2
 
 
-def run_command(command: click.Command, argv: list[str] | None = None, prog_name: str | None = None) -> int:
-    """Run a Click command with fer-edge's error contract: a ``FerEdgeError`` is one line on stderr and
-    its exit code (2), never a traceback. The ``fer-edge`` CLI and the recipe scripts both run through it."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C's KeyboardInterrupt would be, so both stop a command the same way."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM raises ``Terminated`` (a KeyboardInterrupt) in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _handler(signum: int, _frame: object) -> None:
+        raise Terminated(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, _handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def _error(message: str, code: int) -> int:
     import click
 
+    click.echo(f"error: {_one_line(message)}", err=True)
+    return code
+
+
+def run_command(command: click.Command, argv: list[str] | None = None, prog_name: str | None = None) -> int:
+    """Run a Click command with fer-edge's error contract (``EXIT_CODES``): one line, no traceback."""
+    import click
+
+    from fer_edge.atomic import OUTPUT_ERRNOS, os_error_message
+
     try:
-        command.main(args=argv, prog_name=prog_name, standalone_mode=False)
+        with sigterm_as_interrupt():
+            command.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except FerEdgeError as e:
-        click.echo(f"error: {e}", err=True)
-        return e.exit_code
+        return _error(str(e), e.exit_code)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
+        return _error("aborted", 130)
+    except click.UsageError as e:
+        hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
+        return _error(e.format_message() + hint, e.exit_code)
     except click.ClickException as e:
-        e.show()
-        return e.exit_code
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return 130
+        return _error(e.format_message(), e.exit_code)
+    except KeyboardInterrupt as e:
+        how = f"by {e.args[0]}" if isinstance(e, Terminated) and e.args else "by Ctrl-C"
+        return _error(f"interrupted {how}; finished records were kept, partial outputs removed", 130)
+    except ModuleNotFoundError as e:
+        if e.name and e.name.split(".")[0] in TRAINING_ONLY:
+            return _error(f"this command needs {e.name.split('.')[0]}; {TRAIN_HINT}", 2)
+        raise
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):  # the reader of stdout went away (e.g. `| head`): no flush error at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return _error("stdout was closed before the output was complete", 1)
+    except OSError as e:
+        if e.filename is None:
+            raise
+        return _error(os_error_message(e), 2 if e.errno in OUTPUT_ERRNOS else 1)
     return 0

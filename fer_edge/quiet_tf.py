@@ -83,19 +83,20 @@ class _QuietLoader(importlib.abc.Loader):
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
+        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _QuietTensorflowFinder)]
         with filtered_stderr():
             self._loader.exec_module(module)
 
 
 class _QuietTensorflowFinder(importlib.abc.MetaPathFinder):
-    """Wraps the one import of the top-level ``tensorflow`` package, then steps aside."""
+    """Wraps the one import of the top-level ``tensorflow`` package, then steps aside (when it runs:
+    a mere ``importlib.util.find_spec("tensorflow")``, as ``fer-edge --help`` does, keeps it in place)."""
 
     def find_spec(
         self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         if name != "tensorflow":
             return None
-        sys.meta_path.remove(self)
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is not None and spec.loader is not None:
             spec.loader = _QuietLoader(spec.loader)

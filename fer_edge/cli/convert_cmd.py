@@ -70,8 +70,16 @@ def results_table(results: list, keras_size: int) -> str:
     type=click.Path(path_type=Path),
     help="Training data for int8 calibration: dataset folder, CSV or .npy [default: the data the model card names].",
 )
-@click.option("--samples", type=int, default=500, show_default=True, help="Calibration images (stratified by class).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the calibration sample.")
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Calibration images (stratified by class).",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the calibration sample."
+)
 @click.option(
     "--dense-quantization",
     type=click.Choice(DENSE_QUANTIZATION),

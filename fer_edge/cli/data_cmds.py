@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from fer_edge.atomic import check_destination
 from fer_edge.data import Form, detect_form, load_dataset, save_dataset
 from fer_edge.errors import FerEdgeError
 from fer_edge.labels import EMOTIONS
@@ -64,8 +65,7 @@ def convert(src: Path, dst: Path, to: str, force: bool) -> None:
     """
     if dst.exists() and src.resolve() == dst.resolve():
         raise FerEdgeError(f"{dst}: is the source itself; write the conversion to another path")
-    if dst.exists() and not force:
-        raise FerEdgeError(f"{dst} already exists: choose another output or pass --force to replace it")
+    check_destination(dst, force)
     ds = load_dataset(src)
     save_dataset(ds, dst, Form(to), force=force)
     click.echo(f"wrote {len(ds)} images to {dst} ({to})")
@@ -80,13 +80,21 @@ def convert(src: Path, dst: Path, to: str, force: bool) -> None:
     default="dir",
     show_default=True,
 )
-@click.option("-n", "--count", default=2100, show_default=True, help="Number of images (classes balanced).")
-@click.option("--seed", default=0, show_default=True)
+@click.option(
+    "-n",
+    "--count",
+    type=click.IntRange(min=1),
+    default=2100,
+    show_default=True,
+    help="Number of images (classes balanced).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--force", is_flag=True)
 def synthetic(dst: Path, to: str, count: int, seed: int, force: bool) -> None:
     """Write the embedded synthetic dataset (drawn faces, NOT FER-2013) to DST."""
     from fer_edge.data.synthetic import make_synthetic
 
+    check_destination(dst, force)  # before the images are drawn
     save_dataset(make_synthetic(count, seed), dst, Form(to), force=force)
     click.echo(f"wrote {count} synthetic images ({', '.join(EMOTIONS)}) to {dst} ({to}); this is not FER-2013")
 
@@ -120,7 +128,6 @@ def audit(path: Path, out: Path | None, near: bool, hamming: int | None, blank_s
     (every image with an exact copy, by group), OUT/near_blank.csv and, with --near,
     OUT/near_duplicates.csv (pairs of distinct images whose perceptual hashes are close).
     """
-    from fer_edge.atomic import check_destination
     from fer_edge.data.audit import BLANK_STD, HAMMING, audit_dataset, format_summary, save_audit
 
     out = out or Path("runs") / "audit" / (path.stem or "dataset")

@@ -34,9 +34,27 @@ def _write_scene_video(path: Path, frames: int) -> None:
 
 @click.command()
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True)
-@click.option("--images", default=2100, show_default=True, help="Synthetic images to generate (classes balanced).")
-@click.option("--epochs", default=15, show_default=True, help="At most this many epochs (early stopping).")
-@click.option("--frames", default=150, show_default=True, help="Frames of the generated video for the camera loop.")
+@click.option(
+    "--images",
+    type=click.IntRange(min=70),
+    default=2100,
+    show_default=True,
+    help="Synthetic images to generate (classes balanced, at least 10 per class).",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=15,
+    show_default=True,
+    help="At most this many epochs (early stopping).",
+)
+@click.option(
+    "--frames",
+    type=click.IntRange(min=1),
+    default=150,
+    show_default=True,
+    help="Frames of the generated video for the camera loop.",
+)
 @click.option("--force", is_flag=True, help="Replace an existing --out.")
 def demo(out: Path, images: int, epochs: int, frames: int, force: bool) -> None:
     """Run the whole flow on the embedded synthetic data, in about two minutes on 2 CPU cores.

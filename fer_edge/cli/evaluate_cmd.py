@@ -31,7 +31,7 @@ def _pct(v: float | None) -> str:
     type=click.Choice(["train", "val", "test"]),
     help="Score this part of a stratified 80/10/10 split instead (untagged data).",
 )
-@click.option("--split-seed", type=int, default=0, show_default=True, help="Seed of --split.")
+@click.option("--split-seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of --split.")
 @click.option(
     "--split-method",
     type=click.Choice(["stratified", "grouped", "grouped-clean"]),
@@ -52,7 +52,11 @@ def _pct(v: float | None) -> str:
     help="Training data to check the scored images for exact copies [default: the training images of --data].",
 )
 @click.option(
-    "--latency-runs", type=int, default=200, show_default=True, help="Single-image invokes timed per model (0 = skip)."
+    "--latency-runs",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Single-image invokes timed per model (0 = skip).",
 )
 @click.option(
     "--out",
@@ -86,13 +90,11 @@ def evaluate(
           --data data/fer2013 --usage PrivateTest --out reports/cnn
     """
 
-    from fer_edge.atomic import check_destination
     from fer_edge.evaluation import evaluate_models, load_eval_data, parse_label_map, write_report
-    from fer_edge.evaluation.report import FILES, markdown
+    from fer_edge.evaluation.report import check_report_folder, markdown
 
     if out_dir is not None:
-        for name in FILES:
-            check_destination(out_dir / name, force)
+        check_report_folder(out_dir, force)
     mapping = parse_label_map(label_map)
     eval_data = load_eval_data(data, usage, split, mapping, split_seed, train_data, split_method)
     click.echo(f"{eval_data.description}", err=True)

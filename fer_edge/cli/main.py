@@ -1,12 +1,15 @@
 """Entry point: a Click group whose subcommands are imported only when called.
 
 Lazy loading keeps ``fer-edge camera`` on a Pi free of TensorFlow and fast to start; user
-errors (``FerEdgeError``) become one line on stderr and exit code 2, never a traceback.
+errors (``FerEdgeError``, usage errors, OS errors on outputs) become one line on stderr and an
+exit code from one contract (``EXIT_CODES``), never a traceback. SIGTERM stops a command as
+Ctrl-C does: finished records stay, partial files are removed.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 
@@ -17,7 +20,7 @@ import click
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from fer_edge import __version__, quiet_tf  # noqa: E402
-from fer_edge.errors import FerEdgeError, run_command  # noqa: E402
+from fer_edge.errors import TRAIN_HINT, TRAINING_ONLY, FerEdgeError, run_command  # noqa: E402
 
 quiet_tf.install()
 
@@ -34,33 +37,84 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("fer_edge.cli.bench_cmd:bench", "Measure this device against the 30 FPS budget."),
 }
 
-#: Modules only the training install has; a command needing them says how to get them.
-TRAINING_ONLY = ("tensorflow", "keras", "pandas", "sklearn", "statsmodels", "matplotlib")
+
+#: Commands that need the training extra (TensorFlow, pandas, ...); the rest run on the runtime-only install.
+NEEDS_TRAINING = ("demo", "models", "train", "convert", "evaluate")
+
+
+#: The exit-code contract of every fer-edge command (also printed by ``fer-edge --help``).
+EXIT_CODES = {
+    0: "success; also `fer-edge camera` stopped by Ctrl-C or SIGTERM (a normal end: its summary is written)",
+    1: "a run failed after it started: some `predict` inputs could not be read (the others were processed), "
+    "a camera or video gave no frame, a conversion failed its verification",
+    2: "bad input or usage: a bad data file, model or argument, an existing output without --force, an output "
+    "that cannot be written (permission, read-only, disk full, name too long), a command this install lacks",
+    130: "interrupted by Ctrl-C or SIGTERM: finished records are kept, partial files removed",
+}
+
+
+def _module_missing(name: str) -> bool:
+    """Whether top-level module ``name`` is absent, found without importing it."""
+    if name in sys.modules:
+        return sys.modules[name] is None
+    try:
+        return importlib.util.find_spec(name) is None
+    except (ImportError, ValueError):
+        return True
+
+
+def missing_training_modules() -> list[str]:
+    return [m for m in TRAINING_ONLY if _module_missing(m)]
+
+
+def runnable_commands() -> list[str]:
+    if not missing_training_modules():
+        return list(COMMANDS)
+    return [name for name in COMMANDS if name not in NEEDS_TRAINING]
+
+
+def _needs_training_error(name: str, module: str) -> FerEdgeError:
+    return FerEdgeError(f"`fer-edge {name}` needs {module}, which this runtime-only install lacks; {TRAIN_HINT}")
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
+        return runnable_commands()
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
+        if name in NEEDS_TRAINING:
+            missing = missing_training_modules()
+            if missing:  # refuse before any work (no half-made output folder)
+                raise _needs_training_error(name, missing[0])
         module, attr = COMMANDS[name][0].split(":")
         try:
             return getattr(importlib.import_module(module), attr)
         except ModuleNotFoundError as e:
             if e.name and e.name.split(".")[0] in TRAINING_ONLY:
-                raise FerEdgeError(
-                    f"`fer-edge {name}` needs {e.name.split('.')[0]}, which this runtime-only install lacks; "
-                    "install the training extra: pip install 'fer-edge[train]'"
-                ) from None
+                raise _needs_training_error(name, e.name.split(".")[0]) from None
             if e.name and e.name.startswith("fer_edge"):
                 raise FerEdgeError(f"`fer-edge {name}` is not available in this version of fer-edge") from None
             raise
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        runnable = runnable_commands()
         with formatter.section("Commands"):
-            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+            formatter.write_dl([(name, COMMANDS[name][1]) for name in runnable])
+        others = [name for name in COMMANDS if name not in runnable]
+        if others:
+            with formatter.section("Not installed"):
+                formatter.write_text(
+                    f"{', '.join(others)} need the training extra (TensorFlow, pandas, ...), which this "
+                    f"runtime-only install lacks; {TRAIN_HINT}"
+                )
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Exit codes"):
+            formatter.write_dl([(str(code), text) for code, text in EXIT_CODES.items()])
+        formatter.write_paragraph()
+        formatter.write_text("Errors are one line on stderr starting with 'error:', naming the file and the fix.")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,7 +124,7 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(cli, argv, prog_name="fer-edge")
+    return run_command(cli, argv, prog_name="fer-edge")
 
 
 #: the error contract's home is fer_edge.errors (recipes use it without the CLI); kept here for callers of ``run``

@@ -7,7 +7,10 @@ import click
 
 @click.command()
 @click.option(
-    "--channels", type=int, default=None, help="Build with this many input channels (default: each one's own)."
+    "--channels",
+    type=click.IntRange(1, 3),
+    default=None,
+    help="Build with this many input channels (default: each one's own).",
 )
 def models(channels: int | None) -> None:
     """List the registered architectures with their parameter counts."""

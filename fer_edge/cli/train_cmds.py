@@ -58,9 +58,17 @@ def train() -> None:
 @click.option(
     "--channels", type=click.IntRange(1, 3), default=None, help="Input channels (default: the architecture's)."
 )
-@click.option("--seed", default=0, show_default=True, help="Split, initial weights, shuffling.")
-@click.option("--epochs", default=50, show_default=True, help="At most this many epochs (early stopping).")
-@click.option("--batch-size", default=64, show_default=True)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Split, initial weights, shuffling."
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="At most this many epochs (early stopping).",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--augment/--no-augment", default=False, show_default=True, help="Flip, shift, rotate, brightness.")
 @click.option(
     "--split",
@@ -124,11 +132,13 @@ def model_cmd(
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Results folder (resumable).")
 @click.option("--seeds", type=click.IntRange(1), default=None, help="Seeds per cell (default: the experiment's, 3).")
 @click.option("--variant", type=click.Choice(["faithful", "controlled", "both"]), default="both", show_default=True)
-@click.option("--experiment", type=click.Path(path_type=Path), default=None, help="Default: train/factorial.json.")
+@click.option("--experiment", type=click.Path(path_type=Path), default=None,
+              help="Experiment definition (JSON); default: the packaged paper-1 factorial, = train/factorial.json.")  # fmt: skip
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
               help="An original Kaggle fer2013.csv; default: written once from --data into OUT/.cache.")  # fmt: skip
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Override the protocol's epochs (quick trials).")
 @click.option("--only", multiple=True, help="Run only these cells (e.g. dir-rgb-28709_cnn or a data cell name).")
+@click.option("--force", is_flag=True, help="Retrain finished runs whose recorded protocol differs from this one.")
 def factorial_cmd(
     data_root: Path,
     out: Path,
@@ -138,6 +148,7 @@ def factorial_cmd(
     csv_path: Path | None,
     epochs: int | None,
     only: tuple[str, ...],
+    force: bool,
 ) -> None:
     """Run every cell x seed of the factorial; finished runs are skipped, a killed run resumes."""
     from fer_edge.training.factorial import load_experiment, run_factorial
@@ -159,6 +170,7 @@ def factorial_cmd(
         only=list(only) or None,
         command=_command_line(),
         log=_echo,
+        force=force,
     )
     _echo("per run (seconds/epoch, seconds for the run, test accuracy):")
     for m in results:
@@ -171,14 +183,15 @@ def factorial_cmd(
 
 @train.command("report")
 @click.argument("results_dir", type=click.Path(path_type=Path))
-@click.option("--experiment", type=click.Path(path_type=Path), default=None, help="Default: train/factorial.json.")
+@click.option("--experiment", type=click.Path(path_type=Path), default=None,
+              help="Default: RESULTS_DIR/experiment.json, else the packaged paper-1 factorial.")  # fmt: skip
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Report folder (default: RESULTS_DIR).")
 def report_cmd(results_dir: Path, experiment: Path | None, out: Path | None) -> None:
     """Tables (mean ± sd beside the paper), two-way ANOVA, per-class AUC and leakage from a factorial's runs."""
     from fer_edge.report.factorial import build_report
-    from fer_edge.training.factorial import load_experiment
+    from fer_edge.training.factorial import load_experiment, results_experiment_path
 
-    exp = load_experiment(experiment)
+    exp = load_experiment(experiment or results_experiment_path(results_dir))
     written = build_report(results_dir, exp, out or results_dir)
     for p in written:
         _echo(f"wrote {p}")

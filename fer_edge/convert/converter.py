@@ -46,7 +46,12 @@ class ConvertedModel:
 
 
 class VerificationError(FerEdgeError):
-    """Some produced file failed verification; nothing was written. ``results`` holds every file's checks."""
+    """Some produced file failed verification; nothing was written. ``results`` holds every file's checks.
+
+    Exit code 1: the input was a valid model, the run itself failed (the error contract of ``fer-edge --help``).
+    """
+
+    exit_code = 1
 
     def __init__(self, message: str, results: list[ConvertedModel]) -> None:
         super().__init__(message)

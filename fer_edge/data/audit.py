@@ -23,6 +23,7 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -276,7 +277,7 @@ class Audit:
         hit[b[has[a]]] = True
         return hit[self.groups]
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> dict[str, Any]:
         ds, usages, order = self.ds, self.usages, self.usage_order
         within = {u: _scope_counts(self.groups[usages == u], ds.labels[usages == u]) for u in order}
         across = {
@@ -287,7 +288,7 @@ class Audit:
         test_usages = [u for u in order if u in USAGES[1:]]
         counts_all = np.bincount(ds.labels, minlength=NUM_CLASSES)
         present = counts_all[counts_all > 0]
-        out: dict[str, object] = {
+        out: dict[str, Any] = {
             "images": len(ds),
             "distinct_images": int(len(self.group_sizes)),
             "usage": {u: int((usages == u).sum()) for u in order},
@@ -331,7 +332,7 @@ class Audit:
 
     # ---- lists of offending files
 
-    def duplicate_rows(self) -> list[dict[str, object]]:
+    def duplicate_rows(self) -> list[dict[str, Any]]:
         """One row per image that has an exact copy anywhere in the dataset, grouped."""
         idx = np.flatnonzero(self.group_sizes[self.groups] > 1)
         idx = idx[np.lexsort((idx, self.groups[idx]))]
@@ -360,7 +361,7 @@ class Audit:
                 )
         return rows
 
-    def blank_rows(self) -> list[dict[str, object]]:
+    def blank_rows(self) -> list[dict[str, Any]]:
         return [
             {
                 "source": self.ds.sources[i],
@@ -373,7 +374,7 @@ class Audit:
             for i in np.flatnonzero(self.blank)
         ]
 
-    def near_rows(self) -> list[dict[str, object]]:
+    def near_rows(self) -> list[dict[str, Any]]:
         if self.near is None:
             return []
         first_member = np.full(len(self.group_sizes), -1, np.int64)
@@ -414,7 +415,7 @@ def audit_dataset(ds: FerDataset, near: bool = False, hamming: int = HAMMING, bl
 OUTPUT_FILES = ("audit.json", "duplicates.csv", "near_blank.csv", "near_duplicates.csv")
 
 
-def _write_csv(path: Path, rows: list[dict[str, object]], fields: list[str]) -> None:
+def _write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str]) -> None:
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
@@ -424,7 +425,7 @@ def _write_csv(path: Path, rows: list[dict[str, object]], fields: list[str]) -> 
 def save_audit(result: Audit, out: Path, dataset: str, force: bool = False) -> Path:
     """Write ``audit.json`` (summary + lists) and the CSV lists into the folder ``out``, atomically."""
     dup, blank, near = result.duplicate_rows(), result.blank_rows(), result.near_rows()
-    groups: dict[int, dict[str, object]] = {}
+    groups: dict[int, dict[str, Any]] = {}
     for r in dup:
         g = groups.setdefault(
             r["group"],
@@ -483,7 +484,7 @@ _NEAR_FIELDS = [
 ]
 
 
-def format_summary(summary: dict[str, object]) -> str:
+def format_summary(summary: dict[str, Any]) -> str:
     """The printed form of ``Audit.summary()``: a few lines a person reads."""
     ex = summary["exact_duplicates"]
     lines = [

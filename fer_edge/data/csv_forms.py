@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ def is_flat_csv(path: Path) -> bool:
     return len(read_header(path)) == NUM_PIXELS + 1
 
 
-def _check_labels(labels: np.ndarray, path: Path, row_of: callable) -> None:
+def _check_labels(labels: np.ndarray, path: Path, row_of: Callable[[int], int]) -> None:
     bad = np.flatnonzero((labels < 0) | (labels >= NUM_CLASSES))
     if bad.size:
         i = int(bad[0])
@@ -97,7 +98,7 @@ def load_flat_csv(path: Path) -> FerDataset:
         r = int(np.argmax(pixels.max(axis=1) > 255))
         raise FerEdgeError(f"{path}:{r + offset}: pixel value above 255; pixels must be 0-255")
     sources = np.array([f"{path}:{i + offset}" for i in range(len(rows))], dtype=object)
-    return FerDataset(pixels.astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE), labels, None, sources)
+    return FerDataset(pixels.astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE), labels, sources=sources)
 
 
 def _pixel_lines(ds: FerDataset, sep: str) -> list[str]:

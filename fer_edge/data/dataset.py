@@ -25,8 +25,9 @@ class FerDataset:
 
     images: np.ndarray
     labels: np.ndarray
-    usage: np.ndarray = field(default=None)  # type: ignore[assignment]
-    sources: np.ndarray = field(default=None)  # type: ignore[assignment]
+    # None (the default) is filled in by __post_init__, so both are arrays on every instance
+    usage: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    sources: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         n = len(self.images)

@@ -43,9 +43,9 @@ def synthetic_face(label: int, rng: np.random.Generator) -> np.ndarray:
     feature = (
         int(np.clip(skin - rng.integers(70, 140), 0, 255))
         if skin > 110
-        else int(min(255, skin + rng.integers(70, 140)))
+        else min(255, skin + int(rng.integers(70, 140)))
     )
-    img = np.full((_W, _W), bg, np.uint8)
+    img: np.ndarray = np.full((_W, _W), bg, np.uint8)
     c = _W / 2
     cv2.ellipse(img, (int(c), int(c + 8)), (int(68 + j(4)), int(86 + j(4))), 0, 0, 360, skin, -1, cv2.LINE_AA)
     lw = max(3, int(5 + j(1)))
@@ -78,7 +78,7 @@ def synthetic_face(label: int, rng: np.random.Generator) -> np.ndarray:
     else:
         cv2.polylines(img, [pts.astype(np.int32)], False, feature, lw, cv2.LINE_AA)
     angle, scale = rng.uniform(-12, 12), rng.uniform(0.82, 1.12)
-    m = cv2.getRotationMatrix2D((c, c), angle, scale)
+    m = np.asarray(cv2.getRotationMatrix2D((c, c), angle, scale), np.float64)  # float64 already; asarray types it
     m[:, 2] += rng.normal(0, 3 * _S, size=2)
     img = cv2.warpAffine(img, m, (_W, _W), borderValue=bg)
     small = cv2.resize(img, (IMAGE_SIZE, IMAGE_SIZE), interpolation=cv2.INTER_AREA).astype(np.float32)

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fer_edge.atomic import check_destination, write_text
+from fer_edge.atomic import check_destination
+from fer_edge.errors import FerEdgeError
 from fer_edge.evaluation.evaluate import Evaluation
 from fer_edge.evaluation.rows import EvalRow
 from fer_edge.labels import EMOTIONS
@@ -185,25 +186,52 @@ def plot_per_class_change(ev: Evaluation, path: Path) -> None:
     plt.close(fig)
 
 
+def check_report_folder(out_dir: Path, force: bool) -> bool:
+    """Whether ``out_dir`` may be (re)written as a whole; raises when it may not.
+
+    A new or empty folder is fine; an existing report needs ``force`` (the whole folder is then
+    replaced, so no file of the previous run stays); a folder holding anything else is refused
+    even with ``force``, so ``--out . --force`` never deletes a user's files.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FerEdgeError(f"{out_dir}: exists and is not a folder; give a folder for --out")
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return True
+    others = sorted(p.name for p in out_dir.iterdir() if p.name not in FILES and not p.name.startswith("."))
+    if others:
+        raise FerEdgeError(
+            f"{out_dir}: holds files that are not an evaluate report ({', '.join(others[:3])}); "
+            "choose a new or empty folder for --out"
+        )
+    check_destination(out_dir, force)
+    return True
+
+
 def write_report(ev: Evaluation, out_dir: Path, command: str, force: bool = False) -> list[Path]:
-    """report.md, report.csv, report.json and per_class_change.png in ``out_dir``."""
+    """report.md, report.csv, report.json and per_class_change.png in ``out_dir``, written as a whole
+    (an existing report is replaced with ``force``, none of its files left behind)."""
     import pandas as pd
 
     from fer_edge.atomic import atomic_path
 
     out_dir = Path(out_dir)
-    for name in FILES:
-        check_destination(out_dir / name, force)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_report_folder(out_dir, force)
+    replace = out_dir.exists()  # empty, or a previous report with force
+    with atomic_path(out_dir, force=replace, directory=True) as tmp:
+        names = _write_report_files(ev, tmp, command, pd)
+    return [out_dir / name for name in names]
+
+
+def _write_report_files(ev: Evaluation, folder: Path, command: str, pd: Any) -> list[str]:
     written = []
-    chart_path = out_dir / "per_class_change.png"
     chart = bool(_compared(ev))
     if chart:
-        with atomic_path(chart_path, force=force) as tmp:
-            plot_per_class_change(ev, tmp)
-        written.append(chart_path)
-    written.append(write_text(out_dir / "report.md", markdown(ev, command, chart_path.name if chart else None)))
-    written.append(write_text(out_dir / "report.csv", pd.DataFrame([r.to_dict() for r in ev.rows]).to_csv(index=False)))
+        plot_per_class_change(ev, folder / "per_class_change.png")
+        written.append("per_class_change.png")
+    (folder / "report.md").write_text(markdown(ev, command, "per_class_change.png" if chart else None))
+    (folder / "report.csv").write_text(pd.DataFrame([r.to_dict() for r in ev.rows]).to_csv(index=False))
+    written += ["report.md", "report.csv"]
     d = ev.data
     payload = {
         "schema_version": EvalRow.SCHEMA_VERSION,  # of the report and its rows
@@ -227,5 +255,6 @@ def write_report(ev: Evaluation, out_dir: Path, command: str, force: bool = Fals
         "rows": [r.to_dict() for r in ev.rows],
         "targets": ev.targets,
     }
-    written.append(write_text(out_dir / "report.json", json.dumps(payload, indent=2) + "\n"))
+    (folder / "report.json").write_text(json.dumps(payload, indent=2) + "\n")
+    written.append("report.json")
     return written

@@ -242,9 +242,9 @@ def timing_table(runs: pd.DataFrame, order: list[str] | None = None) -> pd.DataF
 
 def plot_summary(runs: pd.DataFrame, t1: pd.DataFrame, path: Path) -> Path:
     """Mean accuracy per cell with ± sd bars, seeds as dots, the paper's value as a red mark."""
-    from fer_edge.report.figures import _plt, _save
+    from fer_edge.training.figures import pyplot, save
 
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(t1)), 4))
     x = np.arange(len(t1))
     ax.bar(x, t1.accuracy_mean, yerr=t1.accuracy_sd.fillna(0), color="#8fb3d9", capsize=4, label="ours, mean ± sd")
@@ -260,7 +260,7 @@ def plot_summary(runs: pd.DataFrame, t1: pd.DataFrame, path: Path) -> Path:
     ax.set_ylim(max(0, lo - 10), None)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _best_cell(runs: pd.DataFrame, data_cells: list[str]) -> tuple[str, str] | None:

@@ -121,7 +121,8 @@ class EmotionClassifier:
         face = np.asarray(face_gray)
         self._check(face)
         self._resize(1)
-        return self._model.run(to_channels(face[None], self.channels))[0][0]
+        probs: np.ndarray = self._model.run(to_channels(face[None], self.channels))[0][0]
+        return probs
 
     def classify_batch(self, faces_gray: np.ndarray) -> np.ndarray:
         """Probabilities (N, n_labels) for N grayscale faces, run in chunks of ``BATCH``."""

@@ -112,8 +112,8 @@ class Latency:
     @classmethod
     def of(cls, samples_ms: np.ndarray) -> Latency:
         s = np.asarray(samples_ms, np.float64)
-        p50, p95 = np.percentile(s, [50, 95])
-        return cls(*(round(float(v), 3) for v in (p50, p95, s.mean(), s.min(), s.max())), int(len(s)))
+        p50, p95, mean, lo, hi = (round(float(v), 3) for v in (*np.percentile(s, [50, 95]), s.mean(), s.min(), s.max()))
+        return cls(p50, p95, mean, lo, hi, len(s))
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)

@@ -19,15 +19,31 @@ import numpy as np
 from fer_edge.atomic import check_destination, write_bytes
 from fer_edge.errors import FerEdgeError
 from fer_edge.runtime.pipeline import FrameResult
-from fer_edge.runtime.sources import Frame
+from fer_edge.runtime.sources import IMAGE_EXTS, Frame
 from fer_edge.runtime.video import VideoSink
 
 FORMATS = ("table", "json", "csv")
 BASE_FIELDS = ("source", "frame", "timestamp_s", "track_id", "x1", "y1", "x2", "y2", "det_score", "label", "score")
 
 
-def face_records(frame: Frame, result: FrameResult, labels: tuple[str, ...]) -> list[dict[str, Any]]:
-    """One flat dict per face: ``BASE_FIELDS`` then one probability per label (``p_<label>``)."""
+def face_records(
+    frame: Frame, result: FrameResult, labels: tuple[str, ...], empty_record: bool = False
+) -> list[dict[str, Any]]:
+    """One flat dict per face: ``BASE_FIELDS`` then one probability per label (``p_<label>``).
+
+    With ``empty_record``, a frame without a face gives one record too (``faces: 0``, no box and no
+    label), so a listing of a folder tells "no face" apart from "not processed".
+    """
+    if empty_record and not result.faces:
+        rec: dict[str, Any] = {
+            "source": frame.source,
+            "frame": frame.index,
+            "timestamp_s": round(frame.timestamp_s, 4),
+            "faces": 0,
+        }
+        rec.update({k: None for k in BASE_FIELDS if k not in rec})
+        rec.update({f"p_{name}": None for name in labels})
+        return [rec]
     out = []
     for face in result.faces:
         b = face.bbox
@@ -59,7 +75,7 @@ class RecordWriter:
         self.fields = [*BASE_FIELDS, *(f"p_{n}" for n in labels)]
         self._short = [n[:3] for n in labels]
         self._count = 0
-        self._csv: csv.DictWriter | None = None
+        self._csv: csv.DictWriter[str] | None = None
         self._started = False
 
     def _start(self) -> None:
@@ -67,7 +83,8 @@ class RecordWriter:
         if self.fmt == "json":
             self.stream.write("[")
         elif self.fmt == "csv":
-            self._csv = csv.DictWriter(self.stream, fieldnames=self.fields, lineterminator="\n")
+            # extrasaction: a face-less record's "faces": 0 is said by its empty label and box
+            self._csv = csv.DictWriter(self.stream, fieldnames=self.fields, lineterminator="\n", extrasaction="ignore")
             self._csv.writeheader()
         else:
             probs = " ".join(f"{s:>5}" for s in self._short)
@@ -91,6 +108,8 @@ class RecordWriter:
 
     def _row(self, r: dict[str, Any]) -> str:
         src = r["source"] if len(r["source"]) <= 32 else "..." + r["source"][-29:]
+        if r.get("faces") == 0:
+            return f"{src:<32} {r['frame']:>6} {r['timestamp_s']:>8.3f} {'-':>5} {'-':<21} {'(no face)':<9}\n"
         box = f"{r['x1']:.0f},{r['y1']:.0f},{r['x2']:.0f},{r['y2']:.0f}"
         probs = " ".join(f"{r[f]:>5.2f}" for f in self.fields[len(BASE_FIELDS) :])
         return (
@@ -130,9 +149,30 @@ class AnnotatedSink:
             raise FerEdgeError(f"{self.directory}: exists and is not a folder; give a folder for --save-annotated")
         self.force = force
         self._used: set[str] = set()
+        self._planned: dict[str, Path] = {}  # input file -> its annotated output (``plan``)
         self._video: VideoSink | None = None
         self._video_source: str | None = None
         self.written: list[Path] = []
+
+    @staticmethod
+    def _wanted(source: str | Path) -> str:
+        p = Path(source)
+        return p.name if p.suffix.lower() in IMAGE_EXTS else p.stem + ".mp4"
+
+    def plan(self, inputs: list[Path]) -> list[Path]:
+        """Name every input's output now and check them all (exists without ``force``, unwritable) before
+        any work, so a run never stops on an existing output after some records were printed."""
+        outputs = []
+        for src in inputs:
+            if str(src) not in self._planned:
+                self._planned[str(src)] = self._name(self._wanted(src))
+                outputs.append(self._planned[str(src)])
+        for out in outputs:
+            check_destination(out, self.force)
+        return outputs
+
+    def _output(self, source: str) -> Path:
+        return self._planned.get(source) or self._name(self._wanted(source))
 
     def _name(self, wanted: str) -> Path:
         stem, suffix = os.path.splitext(wanted)
@@ -144,12 +184,12 @@ class AnnotatedSink:
 
     def image(self, frame: Frame, annotated: np.ndarray) -> None:
         self.end_video()
-        self.written.append(write_image(self._name(Path(frame.source).name), annotated, self.force))
+        self.written.append(write_image(self._output(frame.source), annotated, self.force))
 
     def video_frame(self, frame: Frame, annotated: np.ndarray, fps: float | None) -> None:
         if self._video_source != frame.source:
             self.end_video()
-            self._video = VideoSink(self._name(Path(frame.source).stem + ".mp4"), fps, self.force)
+            self._video = VideoSink(self._output(frame.source), fps, self.force)
             self._video_source = frame.source
         assert self._video is not None
         self._video.write(annotated)

@@ -147,6 +147,11 @@ class Source:
         return f"camera {self.spec}" if self.kind is SourceKind.CAMERA else str(self.spec)
 
     @property
+    def files(self) -> list[Path]:
+        """The image and video files of a file, folder or glob source (empty for cameras and streams)."""
+        return list(self._files)
+
+    @property
     def is_live(self) -> bool:
         return self.kind in (SourceKind.CAMERA, SourceKind.STREAM)
 
@@ -188,7 +193,7 @@ class Source:
         self.failures.append(Failure(str(path), reason))
 
     def _open_camera(self) -> cv2.VideoCapture:
-        index: int | str = int(self.spec) if str(self.spec).strip().isdigit() else str(self.spec)
+        index: int | str = int(str(self.spec)) if str(self.spec).strip().isdigit() else str(self.spec)
         with _quiet_opencv():
             cap = cv2.VideoCapture(index)
         if not cap.isOpened():
@@ -229,7 +234,7 @@ class Source:
                         return  # stream ended, or the camera stopped delivering
                     continue
                 misses = 0
-                yield Frame(_to_bgr(img), index, time.monotonic() - start, name)
+                yield Frame(to_bgr(img), index, time.monotonic() - start, name)
                 index += 1
         finally:
             cap.release()
@@ -252,7 +257,7 @@ class Source:
                 if not ok or img is None:
                     break
                 ts = index / self.fps if self.fps else cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-                yield Frame(_to_bgr(img), index, float(ts), str(path))
+                yield Frame(to_bgr(img), index, float(ts), str(path))
                 index += 1
         finally:
             cap.release()
@@ -266,7 +271,8 @@ class Source:
             self._cap = None
 
 
-def _to_bgr(img: np.ndarray) -> np.ndarray:
+def to_bgr(img: np.ndarray) -> np.ndarray:
+    """Gray (H, W) or BGRA (H, W, 4) as BGR; BGR as it is."""
     if img.ndim == 2:
         return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     if img.shape[2] == 4:
@@ -274,4 +280,4 @@ def _to_bgr(img: np.ndarray) -> np.ndarray:
     return img
 
 
-__all__ = ["CameraSettings", "Failure", "Frame", "Source", "SourceKind", "classify_source", "read_image"]
+__all__ = ["CameraSettings", "Failure", "Frame", "Source", "SourceKind", "classify_source", "read_image", "to_bgr"]

@@ -64,9 +64,9 @@ class IoUTracker:
                     continue
                 used.add(ti)
                 track_of[di] = self._tracks[ti]
-        for ti, track in enumerate(self._tracks):
+        for ti, old in enumerate(self._tracks):
             if ti not in used:
-                track.misses += 1
+                old.misses += 1
         self._tracks = [t for t in self._tracks if t.misses <= self.max_misses]
         out = []
         for di, det in enumerate(detections):

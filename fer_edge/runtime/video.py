@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_edge.atomic import PendingPath, check_destination
+from fer_edge.atomic import PendingPath, check_destination, check_writable
 from fer_edge.errors import FerEdgeError
 
 VIDEO_SUFFIXES = (".mp4", ".avi")
@@ -43,7 +43,8 @@ class VideoSink:
             self._writer = cv2.VideoWriter(str(self._pending.tmp), _fourcc(self.path), self.fps, (w, h))
             if not self._writer.isOpened():
                 self.abort()
-                raise FerEdgeError(f"{self.path}: OpenCV cannot write this video here; try a .avi path")
+                check_writable(self.path)  # a folder that refuses files is said as such, not blamed on the codec
+                raise FerEdgeError(f"{self.path}: OpenCV cannot encode this video format here; try a .avi path")
             self._size = (w, h)
         if (w, h) != self._size:
             frame_bgr = cv2.resize(frame_bgr, self._size)

@@ -1,4 +1,9 @@
-"""The factorial experiment: read its definition (``train/factorial.json``), run every cell x seed.
+"""The factorial experiment: read its definition (a JSON file, ``--experiment``), run every cell x seed.
+
+The definition is an argument; the packaged default is paper 1's factorial
+(``fer_edge/assets/experiments/factorial.json``, equal to ``train/factorial.json``). The runner
+copies the definition it used to ``OUT/experiment.json``, so ``fer-edge train report OUT`` knows
+which experiment the runs belong to without reading anything outside OUT.
 
 Runs live at ``OUT/runs/<data>_<arch>/seed<k>/``. A run whose ``metrics.json`` exists is done and
 skipped; a run in progress is written to a temporary sibling and renamed when complete, so a
@@ -18,11 +23,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from fer_edge.atomic import atomic_path
+from fer_edge.atomic import atomic_path, write_text
 from fer_edge.errors import FerEdgeError
 from fer_edge.training.datasets import DataCell
 from fer_edge.training.fit import TrainConfig
-from fer_edge.training.run import METRICS_FILE
+from fer_edge.training.record import METRICS_FILE, RunRecord
 
 RUNS = "runs"
 
@@ -69,10 +74,24 @@ def cell_name(data: str, arch_key: str) -> str:
     return f"{data}_{arch_key}"
 
 
+EXPERIMENT_FILE = "experiment.json"
+
+
 def default_experiment_path() -> Path:
-    """``train/factorial.json`` of the source checkout, else of the current directory."""
-    repo = Path(__file__).resolve().parents[2] / "train" / "factorial.json"
-    return repo if repo.exists() else Path("train/factorial.json")
+    """The packaged copy of paper 1's factorial (``fer_edge/assets/experiments/factorial.json``).
+
+    The package never reads the source checkout: ``train/factorial.json`` is the copy people edit and
+    pass with ``--experiment``; the packaged one is the same file, kept equal by a test.
+    """
+    from importlib.resources import files
+
+    return Path(str(files("fer_edge") / "assets" / "experiments" / "factorial.json"))
+
+
+def results_experiment_path(results_dir: Path) -> Path:
+    """The experiment a results folder was produced with (written by ``run_factorial``), else the default."""
+    recorded = Path(results_dir) / EXPERIMENT_FILE
+    return recorded if recorded.exists() else default_experiment_path()
 
 
 def load_experiment(path: Path | None = None) -> Experiment:
@@ -118,6 +137,43 @@ def is_done(out: Path, cell: str, seed: int) -> bool:
     return (run_dir(out, cell, seed) / METRICS_FILE).exists()
 
 
+#: TrainConfig fields that do not change what a run learns (the seed is the run's own).
+_NOT_PROTOCOL = ("seed", "verbose")
+
+
+def protocol_differences(metrics: dict[str, Any], protocol: TrainConfig, split: str) -> dict[str, tuple[Any, Any]]:
+    """``{field: (recorded, wanted)}`` where a finished run's recorded protocol differs from this one.
+
+    A field the run did not record (an older fer-edge) counts as its default value.
+    """
+    recorded = dict(metrics.get("fit", {}).get("config") or {})
+    defaults = TrainConfig().as_dict()
+    diffs = {
+        k: (recorded.get(k, defaults[k]), v)
+        for k, v in protocol.as_dict().items()
+        if k not in _NOT_PROTOCOL and recorded.get(k, defaults[k]) != v
+    }
+    method = metrics.get("split", {}).get("method")
+    if method is not None and method != split:
+        diffs["split"] = (method, split)
+    return diffs
+
+
+def _stale_runs(
+    out: Path, plan: list[tuple[int, str, str]], protocol: TrainConfig, split: str
+) -> dict[tuple[str, int], dict[str, tuple[Any, Any]]]:
+    """Finished runs of ``plan`` whose recorded protocol differs: ``{(cell, seed): differences}``."""
+    stale = {}
+    for seed, d, a in plan:
+        cell = cell_name(d, a)
+        if is_done(out, cell, seed):
+            metrics = json.loads((run_dir(out, cell, seed) / METRICS_FILE).read_text())
+            diffs = protocol_differences(metrics, protocol, split)
+            if diffs:
+                stale[(cell, seed)] = diffs
+    return stale
+
+
 def _clean_partial(out: Path) -> list[Path]:
     """Remove temporary run directories left by a killed run (they hold no finished result)."""
     removed = []
@@ -159,16 +215,20 @@ def update_best(out: Path, cell: str) -> dict[str, Any] | None:
     finished = []
     for d in sorted((Path(out) / RUNS / cell).glob("seed*")):
         m = d / METRICS_FILE
-        if m.exists() and (d / "model.keras").exists():
-            finished.append((json.loads(m.read_text()), d))
+        if m.exists():
+            finished.append((RunRecord.load(m), d))
     if not finished:
         return None
-    best_metrics, best_dir = max(finished, key=lambda t: (t[0]["val"]["accuracy"], -t[0]["seed"]))
+    # Every finished seed competes, also one whose model.keras is not on this machine (per-seed models
+    # stay out of git): a newly trained seed must not replace the committed best just because it is local.
+    best, best_dir = max(finished, key=lambda t: (t[0].val["accuracy"], -t[0].seed))
     dst = Path(out) / RUNS / cell / "best"
-    chosen = {"seed": best_metrics["seed"], "run": best_dir.name, "chosen_by": "highest validation accuracy"}
+    chosen = {"seed": best.seed, "run": best_dir.name, "chosen_by": "highest validation accuracy"}
     current = dst / "chosen.json"
     if current.exists() and json.loads(current.read_text()) == chosen:
         return chosen
+    if not (best_dir / "model.keras").exists():
+        return json.loads(current.read_text()) if current.exists() else None  # the best model is not here to copy
     with atomic_path(dst, force=True, directory=True) as tmp:
         for name in ("model.keras", "model.json"):
             shutil.copy2(best_dir / name, tmp / name)
@@ -195,12 +255,15 @@ def run_factorial(
     only: list[str] | None = None,
     command: str = "",
     log: Callable[[str], None] = print,
+    force: bool = False,
     loader: Callable[..., Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Train every pending cell x seed (seed-major, so every cell gets a first seed early).
 
     ``loader(cell, data_root, cache_dir, csv_path)`` returns a FerDataset (default: the real
     loaders of ``fer_edge.training.datasets``); each data cell is loaded once, when first needed.
+    Finished runs whose recorded protocol differs from this one are refused before any work,
+    or with ``force`` retrained (each replaced only when its new run is complete).
     """
     from dataclasses import replace
 
@@ -226,6 +289,17 @@ def run_factorial(
     with _Lock(out):
         for p in _clean_partial(out):
             log(f"removed the unfinished run {p} (it is retrained)")
+        stale = _stale_runs(out, plan, protocol, exp.split)
+        if stale and not force:
+            (cell, seed), diffs = next(iter(stale.items()))
+            what = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in diffs.items())
+            raise FerEdgeError(
+                f"{run_dir(out, cell, seed)}: {len(stale)} finished run(s) used another protocol ({what}); "
+                "pass --force to retrain them with this one, or choose another --out"
+            )
+        recorded = out / EXPERIMENT_FILE
+        if exp.raw and not recorded.exists():
+            write_text(recorded, json.dumps(exp.raw, indent=2) + "\n")
         if loader is load_cell:
             from fer_edge.training.datachecks import CHECKS_FILE, ensure_data_checks
             from fer_edge.training.datasets import ensure_kaggle_csv
@@ -233,7 +307,9 @@ def run_factorial(
             if not (out / CHECKS_FILE).exists():
                 log("checking the data cells (decoders, CSV = directory, duplicates) once ...")
             ensure_data_checks(out, data_root, csv_path or ensure_kaggle_csv(data_root, cache_dir))
-        pending = [x for x in plan if not is_done(out, cell_name(x[1], x[2]), x[0])]
+        pending = [
+            x for x in plan if not is_done(out, cell_name(x[1], x[2]), x[0]) or (cell_name(x[1], x[2]), x[0]) in stale
+        ]
         log(
             f"factorial {exp.name}: variants {', '.join(variants)}; {len(cells)} cells x {n_seeds} seeds = "
             f"{len(plan)} runs, {len(plan) - len(pending)} already done, {len(pending)} to run"
@@ -241,7 +317,7 @@ def run_factorial(
         for i, (seed, d, a) in enumerate(plan, 1):
             cell = cell_name(d, a)
             target = run_dir(out, cell, seed)
-            if is_done(out, cell, seed):
+            if is_done(out, cell, seed) and (cell, seed) not in stale:
                 log(f"[{i}/{len(plan)}] {cell} seed {seed}: done already, skipped")
                 results.append(json.loads((target / METRICS_FILE).read_text()))
                 continue
@@ -270,7 +346,7 @@ def run_factorial(
                 cell=cell,
                 command=command,
             )
-            metrics = train_run(loaded[d], spec, target, log=log)
+            metrics = train_run(loaded[d], spec, target, force=(cell, seed) in stale, log=log)
             results.append(metrics)
             chosen = update_best(out, cell)
             log(

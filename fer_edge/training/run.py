@@ -8,7 +8,6 @@ finished run, and ``metrics.json`` is its marker.
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from collections.abc import Callable
@@ -23,9 +22,9 @@ from fer_edge.data import FerDataset
 from fer_edge.data.audit import pixel_groups
 from fer_edge.data.splits import SPLIT_METHODS, Split, split_dataset
 from fer_edge.training.fit import TrainConfig
+from fer_edge.training.record import METRICS_FILE, SCHEMA_VERSION, RunRecord
 
 SPLITS = SPLIT_METHODS
-METRICS_FILE = "metrics.json"
 
 
 @dataclass
@@ -57,6 +56,25 @@ def _versions() -> dict[str, str]:
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
+
+
+def _machine() -> dict[str, Any]:
+    """Where a run ran, so timings quoted from it can be checked (load averages at start show contention)."""
+    import os
+
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+    }
+
+
+def _utc_now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _leakage(ds: FerDataset, split: Split) -> dict[str, np.ndarray]:
@@ -92,10 +110,12 @@ def train_run(
     from fer_edge.metrics import classification_metrics
     from fer_edge.model_card import ModelCard
     from fer_edge.models import build_model
-    from fer_edge.report.figures import plot_confusion, plot_history, plot_roc
+    from fer_edge.training.figures import plot_confusion, plot_history, plot_roc
     from fer_edge.training.fit import fit, predict_proba
 
     started = time.perf_counter()
+    started_utc = _utc_now()
+    machine = _machine()
     split = make_split(ds, spec.split, spec.seed)
     leaks = _leakage(ds, split)
     config = replace(spec.config, seed=spec.seed)
@@ -124,6 +144,7 @@ def train_run(
         test = classification_metrics(y_test, probs)
         clean = classification_metrics(y_test[~leak], probs[~leak])
         metrics: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
             "cell": spec.cell,
             "arch": spec.arch,
             "channels": spec.channels,
@@ -188,11 +209,14 @@ def train_run(
         plot_confusion(test["confusion_matrix"], tmp / "confusion.png", title)
         plot_roc(y_test, probs, tmp / "roc.png", title)
         metrics["seconds_total"] = round(time.perf_counter() - started, 1)
-        (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+        metrics["wall"] = {"started_utc": started_utc, "finished_utc": _utc_now(), "seconds": metrics["seconds_total"]}
+        metrics["machine"] = {**machine, "load_average_at_end": _machine()["load_average_1_5_15"]}
+        record = RunRecord.from_dict(metrics)
+        (tmp / METRICS_FILE).write_text(record.to_json())
     log(
         f"[{label}] done: {result.epochs_run} epochs (best {result.best_epoch}), "
         f"{result.seconds_per_epoch:.1f} s/epoch, {metrics['seconds_total']:.0f} s total; "
         f"test accuracy {test['accuracy']:.4f} (leakage-free {clean['accuracy']:.4f}, "
         f"{int(leak.sum())}/{len(leak)} test images have a copy in training)"
     )
-    return metrics
+    return record.to_dict()

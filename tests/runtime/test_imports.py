@@ -12,7 +12,9 @@ import fer_edge, fer_edge.cli.main, fer_edge.cli.predict_cmd, fer_edge.cli.camer
 import fer_edge.runtime.interpreter, fer_edge.runtime.detector, fer_edge.runtime.classifier
 import fer_edge.runtime.sources, fer_edge.runtime.tracking, fer_edge.runtime.smoothing
 import fer_edge.runtime.timing, fer_edge.runtime.pipeline, fer_edge.runtime.overlay
-import fer_edge.runtime.sinks, fer_edge.runtime.devices, fer_edge.runtime.live, fer_edge.runtime.factory
+import fer_edge.runtime.sinks, fer_edge.runtime.devices, fer_edge.runtime.live, fer_edge.runtime.recognizer
+import fer_edge.runtime.session, fer_edge.runtime.events, fer_edge.api, fer_edge.cli.common
+fer_edge.EmotionRecognizer, fer_edge.CameraSession  # the public API resolves lazily
 import numpy as np
 from fer_edge.runtime.detector import BlazeFaceDetector, find_detector_model
 print(find_detector_model().name)

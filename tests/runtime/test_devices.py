@@ -13,7 +13,7 @@ import pytest
 
 from fer_edge.runtime.devices import DEVICES_DIR, available_profiles, load_profile
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {"raspberry-pi-4", "raspberry-pi-5", "desktop-x86_64"}
 
 if sys.version_info >= (3, 11):

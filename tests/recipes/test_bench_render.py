@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-RENDER = Path(__file__).resolve().parents[1] / "benchmarks" / "render.py"
+RENDER = Path(__file__).resolve().parents[2] / "benchmarks" / "render.py"
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest_runtime import face_scene
 
 from fer_edge.errors import FerEdgeError
 from fer_edge.runtime import detector as det_mod
@@ -21,6 +20,7 @@ from fer_edge.runtime.detector import (
     ssd_anchors,
     weighted_nms,
 )
+from fer_edge.testing import face_scene
 
 
 @pytest.fixture(scope="module")

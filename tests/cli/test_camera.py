@@ -12,15 +12,10 @@ import time
 import cv2
 import numpy as np
 import pytest
-from conftest_runtime import face_scene, shared_models, write_video
 
 from fer_edge.cli.main import main
 from fer_edge.runtime.timing import STAGES
-
-
-@pytest.fixture(scope="module")
-def tflite_models(tmp_path_factory):
-    return shared_models(tmp_path_factory)
+from fer_edge.testing import face_scene, write_video
 
 
 @pytest.fixture(scope="module")

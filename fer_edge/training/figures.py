@@ -1,4 +1,8 @@
-"""Per-run PNG figures (matplotlib, Agg): learning curves, confusion matrix, one-vs-rest ROC curves."""
+"""Run figures (matplotlib, Agg): learning curves, confusion matrix, one-vs-rest ROC curves.
+
+In the training layer because a run draws its own figures; ``fer_edge.report`` (a higher layer)
+reuses ``pyplot``/``save`` for its summary figures. matplotlib is imported only when drawing.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import numpy as np
 from fer_edge.labels import EMOTIONS
 
 
-def _plt():
+def pyplot():  # noqa: ANN201 - matplotlib.pyplot with the Agg backend, imported lazily
     import matplotlib
 
     matplotlib.use("Agg")
@@ -18,18 +22,18 @@ def _plt():
     return plt
 
 
-def _save(fig, path: Path) -> Path:
+def save(fig, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    _plt().close(fig)
+    pyplot().close(fig)
     return path
 
 
 def plot_history(history: dict[str, list[float]], path: Path, title: str = "") -> Path:
     """Training/validation accuracy and loss per epoch, side by side."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     epochs = np.arange(1, len(history.get("loss", [])) + 1)
     for ax, key in zip(axes, ("accuracy", "loss")):
@@ -43,12 +47,12 @@ def plot_history(history: dict[str, list[float]], path: Path, title: str = "") -
         ax.legend()
     if title:
         fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_confusion(cm: np.ndarray | list, path: Path, title: str = "") -> Path:
     """Row-normalised confusion matrix (true class per row) with the counts written in."""
-    plt = _plt()
+    plt = pyplot()
     cm = np.asarray(cm, dtype=float)
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(5.4, 4.6))
@@ -70,14 +74,14 @@ def plot_confusion(cm: np.ndarray | list, path: Path, title: str = "") -> Path:
             )
     fig.colorbar(im, ax=ax, fraction=0.046, label="fraction of the true class")
     ax.set_title(title or "confusion matrix", fontsize=10)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_roc(y_true: np.ndarray, probs: np.ndarray, path: Path, title: str = "") -> Path:
     """One-vs-rest ROC curve per class, AUC in the legend."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 4.6))
     for c, name in enumerate(EMOTIONS):
         pos = np.asarray(y_true) == c
@@ -89,4 +93,4 @@ def plot_roc(y_true: np.ndarray, probs: np.ndarray, path: Path, title: str = "")
     ax.set_ylabel("true positive rate")
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(title or "one-vs-rest ROC", fontsize=10)
-    return _save(fig, path)
+    return save(fig, path)

@@ -8,15 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest_runtime import shared_models
 
 from fer_edge.cli.main import main
 from fer_edge.runtime import device_report as dr
-
-
-@pytest.fixture(scope="module")
-def tflite_models(tmp_path_factory):
-    return shared_models(tmp_path_factory)
 
 
 def test_bench_writes_a_device_report(tflite_models, tmp_path, capsys):

@@ -9,7 +9,6 @@ import json
 import cv2
 import numpy as np
 import pytest
-from conftest_runtime import face_scene, probe_label, shared_models
 
 from fer_edge.errors import FerEdgeError
 from fer_edge.runtime.classifier import EmotionClassifier, crop_face
@@ -20,13 +19,9 @@ from fer_edge.runtime.pipeline import FramePipeline
 from fer_edge.runtime.sinks import RecordWriter, VideoSink, face_records
 from fer_edge.runtime.smoothing import EmaSmoother
 from fer_edge.runtime.sources import Frame, Source
+from fer_edge.testing import face_scene, probe_label
 
 PALE, DARK = (200, 215, 235), (40, 60, 90)  # two skin tones: gray crops land in different probe bins
-
-
-@pytest.fixture(scope="module")
-def tflite_models(tmp_path_factory):
-    return shared_models(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

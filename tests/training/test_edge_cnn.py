@@ -17,7 +17,7 @@ from fer_edge.runtime.interpreter import TfliteModel
 PARAM_BUDGET = 450_000  # int8 file < 500 KB
 MAC_BUDGET = 30_000_000  # single-image int8 invoke <= 0.2 ms on one thread here
 INT8_FILE_BUDGET = 500 * 1024
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "fer_edge" / "assets" / "models" / "default.tflite"
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "fer_edge" / "assets" / "models" / "default.tflite"
 
 
 @pytest.fixture(scope="module", params=["edge-cnn", "edge-cnn-wide"])

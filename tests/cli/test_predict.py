@@ -11,15 +11,10 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest_runtime import face_scene, shared_models, write_video
 
 from fer_edge.cli.main import main
 from fer_edge.labels import EMOTIONS
-
-
-@pytest.fixture(scope="module")
-def tflite_models(tmp_path_factory):
-    return shared_models(tmp_path_factory)
+from fer_edge.testing import face_scene, write_video
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +68,10 @@ def test_unreadable_files_are_reported_and_skipped_and_the_exit_code_says_so(tfl
     )
     assert code == 1
     recs = json.loads(out)  # the readable inputs were still processed
-    names = {r["source"].rsplit("/", 1)[-1] for r in recs}
+    names = {r["source"].rsplit("/", 1)[-1] for r in recs if r.get("faces") != 0}
     assert names == {"one.jpg", "two.png", "walk.avi"}
+    faceless = [r for r in recs if r.get("faces") == 0]  # a face-less image is a record too, not silence
+    assert [r["source"].rsplit("/", 1)[-1] for r in faceless] == ["empty.png"] and faceless[0]["label"] is None
     assert "warning: " in err and "broken.jpg" in err and "missing.jpg: no such file or folder" in err
     assert err.strip().splitlines()[-1].startswith("error: 2 input(s) could not be read")
     assert "1 image(s) or frame(s) without a face" in err  # empty.png
@@ -137,4 +134,4 @@ def test_no_default_model_message(media, tmp_path, monkeypatch, capsys):
 
 def test_a_camera_is_not_a_predict_input(tflite_models, capsys):
     code, _, err = run(["0", "--model", tflite_models["probe-f32"]], capsys)
-    assert code == 1 and "fer-edge camera --source 0" in err
+    assert code == 2 and "fer-edge camera --source 0" in err  # nothing could be processed: bad input

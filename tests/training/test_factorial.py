@@ -155,3 +155,33 @@ def test_repository_experiment_defines_the_papers_cells():
     fmt = next(c for c in exp.variants["controlled"].comparisons if c.factor == "format")
     a, b = (exp.data[d] for d in fmt.levels.values())
     assert a.loader != b.loader and (a.images, a.channels) == (b.images, b.channels)
+
+
+def test_packaged_experiment_equals_the_repository_copy():
+    from fer_edge.training.factorial import default_experiment_path
+
+    repo = Path(__file__).resolve().parents[1] / "train" / "factorial.json"
+    if not repo.exists():
+        pytest.skip("no source checkout")
+    assert json.loads(default_experiment_path().read_text()) == json.loads(repo.read_text())
+
+
+def test_update_best_keeps_a_better_seed_whose_model_is_not_local(tmp_path):
+    from fer_edge.training.factorial import update_best
+
+    cell = tmp_path / "runs" / "c_cnn"
+    for seed, val in ((0, 0.6), (1, 0.5)):
+        d = cell / f"seed{seed}"
+        d.mkdir(parents=True)
+        rec = {k: {} for k in ("data", "split", "fit", "test", "leakage", "test_leakage_free")}
+        (d / "metrics.json").write_text(
+            json.dumps({**rec, "arch": "a", "channels": 1, "seed": seed, "val": {"accuracy": val}})
+        )
+    (cell / "seed1" / "model.keras").write_text("local but worse")
+    (cell / "seed1" / "model.json").write_text("{}")
+    assert update_best(tmp_path, "c_cnn") is None  # seed 0 is best, its model is not here: nothing copied
+    assert not (cell / "best").exists()
+    (cell / "seed0" / "model.keras").write_text("best")
+    (cell / "seed0" / "model.json").write_text("{}")
+    assert update_best(tmp_path, "c_cnn")["seed"] == 0
+    assert (cell / "best" / "model.keras").read_text() == "best"

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from conftest_runtime import probe_label, shared_models
 
 from fer_edge.data.synthetic import make_synthetic
 from fer_edge.errors import FerEdgeError
@@ -14,11 +13,7 @@ from fer_edge.labels import EMOTIONS
 from fer_edge.runtime import classifier as clf_mod
 from fer_edge.runtime.classifier import EmotionClassifier, crop_face, default_model_path
 from fer_edge.runtime.detector import BBox, CropSpec
-
-
-@pytest.fixture(scope="module")
-def tflite_models(tmp_path_factory):
-    return shared_models(tmp_path_factory)
+from fer_edge.testing import probe_label
 
 
 def _gray(level: float) -> np.ndarray:
