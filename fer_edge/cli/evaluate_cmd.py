@@ -9,10 +9,6 @@ from pathlib import Path
 import click
 
 
-def _pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{100 * v:.2f}"
-
-
 @click.command()
 @click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
@@ -91,7 +87,7 @@ def evaluate(
     """
 
     from fer_edge.evaluation import evaluate_models, load_eval_data, parse_label_map, write_report
-    from fer_edge.evaluation.report import check_report_folder, markdown
+    from fer_edge.evaluation.report import check_report_folder, markdown, summary_text
 
     if out_dir is not None:
         check_report_folder(out_dir, force)
@@ -118,15 +114,4 @@ def evaluate(
     else:
         click.echo(markdown(result, command, None))
         return
-    header = f"{'model':<28} {'precision':<9} {'acc %':>7} {'Δ pp':>7} {'agree %':>8} {'KiB':>7} {'ms':>8}"
-    click.echo(header)
-    for r in result.rows:
-        delta = "n/a" if r.delta_accuracy_pp is None else f"{r.delta_accuracy_pp:+.2f}"
-        ms = "n/a" if r.latency_ms is None else f"{r.latency_ms:.3f}"
-        click.echo(
-            f"{r.model[:28]:<28} {r.precision:<9} {_pct(r.accuracy):>7} {delta:>7} "
-            f"{_pct(r.agreement_with_float):>8} {r.size_bytes / 1024:>7.0f} {ms:>8}"
-        )
-    for t in result.targets:
-        mark = {True: "PASS", False: "FAIL", None: "n/a"}[t["passed"]]
-        click.echo(f"{mark:<4}  {t['model']}: {t['target']}: {t['value'] or 'not measurable'}")
+    click.echo(summary_text(result))

@@ -11,6 +11,7 @@ from fer_edge.errors import FerEdgeError
 from fer_edge.evaluation.evaluate import Evaluation
 from fer_edge.evaluation.rows import EvalRow
 from fer_edge.labels import EMOTIONS
+from fer_edge.runtime.model_file import PRECISIONS
 
 FILES = ("report.md", "report.csv", "report.json", "per_class_change.png")
 
@@ -161,7 +162,7 @@ def plot_per_class_change(ev: Evaluation, path: Path) -> None:
     import numpy as np
 
     compared = _compared(ev)
-    precisions = [p for p in ("float32", "float16", "dynamic", "int8") if any(r.precision == p for r in compared)]
+    precisions = [p for p in PRECISIONS if any(r.precision == p for r in compared)]
     fig, axes = plt.subplots(1, len(precisions), figsize=(4.2 * len(precisions), 3.6), sharey=True, squeeze=False)
     models = sorted({r.model for r in compared})
     width = 0.8 / max(1, len(models))
@@ -258,3 +259,23 @@ def _write_report_files(ev: Evaluation, folder: Path, command: str, pd: Any) -> 
     (folder / "report.json").write_text(json.dumps(payload, indent=2) + "\n")
     written.append("report.json")
     return written
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.2f}"
+
+
+def summary_text(ev: Evaluation) -> str:
+    """The table ``fer-edge evaluate --out`` prints: one line per model, then each target's verdict."""
+    lines = [f"{'model':<28} {'precision':<9} {'acc %':>7} {'Δ pp':>7} {'agree %':>8} {'KiB':>7} {'ms':>8}"]
+    for r in ev.rows:
+        delta = "n/a" if r.delta_accuracy_pp is None else f"{r.delta_accuracy_pp:+.2f}"
+        ms = "n/a" if r.latency_ms is None else f"{r.latency_ms:.3f}"
+        lines.append(
+            f"{r.model[:28]:<28} {r.precision:<9} {_pct(r.accuracy):>7} {delta:>7} "
+            f"{_pct(r.agreement_with_float):>8} {r.size_bytes / 1024:>7.0f} {ms:>8}"
+        )
+    for t in ev.targets:
+        mark = {True: "PASS", False: "FAIL", None: "n/a"}[t["passed"]]
+        lines.append(f"{mark:<4}  {t['model']}: {t['target']}: {t['value'] or 'not measurable'}")
+    return "\n".join(lines)
