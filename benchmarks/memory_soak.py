@@ -28,7 +28,7 @@ from fer_edge.runtime.pipeline import FrameResult
 from fer_edge.runtime.recognizer import RecognizerOptions
 from fer_edge.runtime.session import CameraOptions, CameraSession, CameraSummary
 from fer_edge.runtime.sources import Frame, SourceKind
-from fer_edge.testing import video_frames
+from fer_edge.testing.generate import video_frames
 
 THREADS = 1  # as benchmarks/test_bench_runtime.py
 
@@ -59,7 +59,7 @@ def model_path(folder: Path) -> Path:
     if classifier_mod.DEFAULT_MODEL.is_file():
         return classifier_mod.DEFAULT_MODEL
     code = (
-        "from pathlib import Path; from fer_edge.testing import make_models; "
+        "from pathlib import Path; from fer_edge.testing.generate import make_models; "
         f"make_models(Path({str(folder)!r}), only=('cnn-int8',))"
     )
     root = Path(__file__).resolve().parent.parent

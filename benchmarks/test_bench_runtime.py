@@ -30,7 +30,7 @@ from fer_edge.runtime.overlay import draw_result  # noqa: E402
 from fer_edge.runtime.pipeline import FramePipeline  # noqa: E402
 from fer_edge.runtime.smoothing import EmaSmoother  # noqa: E402
 from fer_edge.runtime.timing import BUDGET_MS  # noqa: E402
-from fer_edge.testing import make_models, video_frames  # noqa: E402
+from fer_edge.testing.generate import make_models, video_frames  # noqa: E402
 
 ROUNDS = 1000
 THREADS = 1

@@ -17,36 +17,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from fer_edge.errors import FerEdgeError
+from fer_edge.errors import OS_ERROR_FIXES, FerEdgeError, output_error
 
 #: ``.<name>.<pid>.<tag>.tmp`` (atomic_path) or ``.<name>.<pid>.partial<.ext>`` (videos keep their extension).
 _TEMP_NAME = re.compile(r"^\..+\.(?P<pid>\d+)\.(?:[A-Za-z0-9_]+\.tmp|(?:[A-Za-z0-9_]+\.)?partial(?:\.[A-Za-z0-9]+)?)$")
-
-_FIXES = {
-    errno.EACCES: "permission denied; choose a folder you can write to, or fix its permissions",
-    errno.EPERM: "operation not permitted; choose a folder you can write to, or fix its permissions",
-    errno.EROFS: "read-only file system; write the output to a writable location",
-    errno.ENOSPC: "no space left on the device; free some space or write the output elsewhere",
-    errno.EDQUOT: "disk quota exceeded; free some space or write the output elsewhere",
-    errno.ENAMETOOLONG: "file name too long for this file system; choose a shorter output path",
-    errno.ENOTDIR: "a part of this path is a file, not a folder; choose another output path",
-    errno.EISDIR: "is a folder; give a file path for this output",
-    errno.ENOENT: "a folder on this path does not exist or vanished; choose an existing location",
-}
-
-#: errno values that concern where an output goes (the CLI maps these to exit code 2).
-OUTPUT_ERRNOS = frozenset(_FIXES)
-
-
-def os_error_message(e: OSError, path: Path | str | None = None) -> str:
-    """One line: the path, what went wrong and the fix."""
-    where = path if path is not None else (e.filename if e.filename is not None else "output")
-    fix = _FIXES.get(e.errno or -1, f"{e.strerror or e}; check the path and try again")
-    return f"{where}: {fix}"
-
-
-def output_error(e: OSError, path: Path | str | None = None) -> FerEdgeError:
-    return FerEdgeError(os_error_message(e, path))
 
 
 def check_destination(dst: Path, force: bool) -> None:
@@ -69,7 +43,7 @@ def check_writable(dst: Path) -> None:
     dst = Path(dst)
     for part in dst.parts:
         if len(os.fsencode(part)) > NAME_MAX:
-            raise FerEdgeError(f"{dst}: {_FIXES[errno.ENAMETOOLONG]}")
+            raise FerEdgeError(f"{dst}: {OS_ERROR_FIXES[errno.ENAMETOOLONG]}")
     folder = dst.parent
     while not (folder.exists() or folder.is_symlink()) and folder != folder.parent:
         folder = folder.parent
@@ -81,7 +55,9 @@ def check_writable(dst: Path) -> None:
     except FileExistsError:
         return
     except OSError as e:
-        raise FerEdgeError(f"{dst}: cannot write in {folder}: {_FIXES.get(e.errno or -1, e.strerror)}") from None
+        raise FerEdgeError(
+            f"{dst}: cannot write in {folder}: {OS_ERROR_FIXES.get(e.errno or -1, e.strerror)}"
+        ) from None
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(probe)

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,6 +25,33 @@ class FerEdgeError(Exception):
     """A problem with the user's input or environment, with a message that names the fix."""
 
     exit_code = 2
+
+
+OS_ERROR_FIXES = {
+    errno.EACCES: "permission denied; choose a folder you can write to, or fix its permissions",
+    errno.EPERM: "operation not permitted; choose a folder you can write to, or fix its permissions",
+    errno.EROFS: "read-only file system; write the output to a writable location",
+    errno.ENOSPC: "no space left on the device; free some space or write the output elsewhere",
+    errno.EDQUOT: "disk quota exceeded; free some space or write the output elsewhere",
+    errno.ENAMETOOLONG: "file name too long for this file system; choose a shorter output path",
+    errno.ENOTDIR: "a part of this path is a file, not a folder; choose another output path",
+    errno.EISDIR: "is a folder; give a file path for this output",
+    errno.ENOENT: "a folder on this path does not exist or vanished; choose an existing location",
+}
+
+#: errno values that concern where an output goes (the CLI maps these to exit code 2).
+OUTPUT_ERRNOS = frozenset(OS_ERROR_FIXES)
+
+
+def os_error_message(e: OSError, path: Path | str | None = None) -> str:
+    """One line: the path, what went wrong and the fix."""
+    where = path if path is not None else (e.filename if e.filename is not None else "output")
+    fix = OS_ERROR_FIXES.get(e.errno or -1, f"{e.strerror or e}; check the path and try again")
+    return f"{where}: {fix}"
+
+
+def output_error(e: OSError, path: Path | str | None = None) -> FerEdgeError:
+    return FerEdgeError(os_error_message(e, path))
 
 
 class Terminated(KeyboardInterrupt):
@@ -60,8 +89,6 @@ def _error(message: str, code: int) -> int:
 def run_command(command: click.Command, argv: list[str] | None = None, prog_name: str | None = None) -> int:
     """Run a Click command with fer-edge's error contract (``EXIT_CODES``): one line, no traceback."""
     import click
-
-    from fer_edge.atomic import OUTPUT_ERRNOS, os_error_message
 
     try:
         with sigterm_as_interrupt():

@@ -19,8 +19,8 @@ def synthetic_small():
 
 @pytest.fixture(scope="session")
 def tflite_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Tiny .tflite classifiers (``fer_edge.testing.make_models``), made once per session for every test
-    that asks; TensorFlow is imported only then."""
-    from fer_edge.testing import make_models
+    """Tiny .tflite classifiers (``fer_edge.testing.generate.make_models``), made once per session for
+    every test that asks; TensorFlow is imported only then."""
+    from fer_edge.testing.generate import make_models
 
     return make_models(tmp_path_factory.mktemp("models"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -26,7 +27,7 @@ def info(path: Path, as_json: bool) -> None:
     """Detect the form of PATH and print counts per class and per usage split."""
     form = detect_form(path)
     ds = load_dataset(path, form)
-    summary = {
+    summary: dict[str, Any] = {
         "path": str(path),
         "form": form.value,
         "images": len(ds),

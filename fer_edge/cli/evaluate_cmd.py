@@ -60,6 +60,16 @@ import click
     type=click.Path(file_okay=False, path_type=Path),
     help="Write report.md/.csv/.json and per_class_change.png here.",
 )
+@click.option(
+    "--calibrate-on",
+    metavar="USAGE",
+    help="Fit a temperature per model on this usage of --data (e.g. PublicTest) and report the ECE before/after it.",
+)
+@click.option(
+    "--write-card",
+    is_flag=True,
+    help="With --calibrate-on: record each .tflite's fitted temperature and ECE in its model card (used at run time).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing report.")
 def evaluate(
     models: tuple[Path, ...],
@@ -72,6 +82,8 @@ def evaluate(
     train_data: Path | None,
     latency_runs: int,
     out_dir: Path | None,
+    calibrate_on: str | None,
+    write_card: bool,
     force: bool,
 ) -> None:
     """Score MODELS (.keras and .tflite) on the same held-out images of --data.
@@ -79,11 +91,15 @@ def evaluate(
     Each TFLite file is compared with its float model (the .keras it was converted from, when
     given, else its float32 .tflite): accuracy, macro F1, per-class recall, top-1 agreement,
     file size and single-image latency on one thread, with the quantization targets as pass/fail.
+    Every model's expected calibration error is reported; --calibrate-on fits a temperature per
+    model on other images of --data and reports the ECE after it and a reliability diagram.
 
     \b
     Example:
       fer-edge evaluate runs/cnn/model.keras runs/cnn/model_int8.tflite \\
           --data data/fer2013 --usage PrivateTest --out reports/cnn
+      fer-edge evaluate model_int8.tflite --data data/fer2013 --usage PrivateTest \\
+          --calibrate-on PublicTest --write-card --out reports/calibration
     """
 
     from fer_edge.evaluation import evaluate_models, load_eval_data, parse_label_map, write_report
@@ -91,8 +107,20 @@ def evaluate(
 
     if out_dir is not None:
         check_report_folder(out_dir, force)
+    from fer_edge.errors import FerEdgeError
+
+    if write_card and not calibrate_on:
+        raise FerEdgeError("--write-card records a fitted temperature: give --calibrate-on USAGE too")
     mapping = parse_label_map(label_map)
     eval_data = load_eval_data(data, usage, split, mapping, split_seed, train_data, split_method)
+    calibration_data = None
+    if calibrate_on:
+        if f": usage {calibrate_on}," in eval_data.description:
+            raise FerEdgeError(
+                f"--calibrate-on {calibrate_on}: fit the temperature on other images than the scored ones"
+            )
+        calibration_data = load_eval_data(data, calibrate_on, None, mapping, split_seed, train_data, split_method)
+        click.echo(f"temperature fitted on {calibration_data.description}", err=True)
     click.echo(f"{eval_data.description}", err=True)
     if eval_data.missing:
         click.echo(f"note: no images of {', '.join(eval_data.missing)} in this data", err=True)
@@ -102,7 +130,10 @@ def evaluate(
             + ", ".join(f"{k} ({v})" for k, v in eval_data.skipped.items()),
             err=True,
         )
-    result = evaluate_models(models, eval_data, latency_runs=latency_runs)
+    result = evaluate_models(models, eval_data, latency_runs=latency_runs, calibration_data=calibration_data)
+    if write_card:
+        for path in _write_cards(result):
+            click.echo(f"wrote {path}", err=True)
     command = (
         "fer-edge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         if sys.argv and "evaluate" in sys.argv
@@ -115,3 +146,20 @@ def evaluate(
         click.echo(markdown(result, command, None))
         return
     click.echo(summary_text(result))
+
+
+def _write_cards(result) -> list[Path]:
+    """Each .tflite's card gains the fitted temperature and its ECE entry (a file with no card is skipped)."""
+    from fer_edge.model_card import ModelCard
+
+    written = []
+    for file, cal in result.calibrations.items():
+        path = Path(file)
+        card = ModelCard.load(path) if path.suffix == ".tflite" else None
+        if card is None:
+            click.echo(f"note: {path} has no model card to record its temperature in; skipped", err=True)
+            continue
+        card.temperature = round(cal.temperature, 5)
+        card.ece = cal.card_entry()
+        written.append(card.save(path))
+    return written

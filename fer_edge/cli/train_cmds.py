@@ -19,10 +19,10 @@ def _command_line() -> str:
         value = ctx.params.get(param.name)
         if value is None or value == () or param.name in ("help",):
             continue
-        if isinstance(param, click.Argument):
+        if not isinstance(param, click.Option):  # an argument
             parts.append(str(value))
             continue
-        flag = param.opts[0] if value is not False else (param.secondary_opts or [None])[0]
+        flag = param.opts[0] if value is not False else next(iter(param.secondary_opts), "")
         if isinstance(value, bool):
             if value and not param.is_flag or not flag:
                 continue

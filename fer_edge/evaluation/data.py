@@ -107,7 +107,8 @@ def _remap_codes(ds: FerDataset, label_map: Mapping[str, str | None], path: Path
             labels[hit] = target
     mapped = FerDataset(ds.images, labels, ds.usage, ds.sources).subset(keep)
     present = np.unique(ds.labels[keep])
-    class_map = {str(c): EMOTIONS[codes.get(int(c), int(c))] for c in present}
+    kept = {code: target for code, target in codes.items() if target is not None}
+    class_map = {str(c): EMOTIONS[kept.get(int(c), int(c))] for c in present}
     return mapped, class_map, skipped
 
 

@@ -268,16 +268,17 @@ def _best_cell(runs: pd.DataFrame, data_cells: list[str]) -> tuple[str, str] | N
     if not len(sub):
         return None
     means = sub.groupby(["data", "arch"]).accuracy.mean()
-    return tuple(means.idxmax())  # type: ignore[return-value]
+    data, arch = means.idxmax()
+    return str(data), str(arch)
 
 
 def _paper_cell(exp: Experiment, fmt: str) -> str | None:
     return next((d for d, c in exp.data.items() if c.paper == fmt), None)
 
 
-def _chain(exp: Experiment, start: str, end: str) -> list[tuple[str, str, str]]:
+def _chain(exp: Experiment, start: str, end: str) -> list[tuple[str, ...]]:
     """Controlled comparisons linking ``start`` to ``end`` one factor at a time: (factor, from, to)."""
-    steps: list[tuple[str, str, str]] = []
+    steps: list[tuple[str, ...]] = []
     comps = [
         c
         for v in exp.variants.values()
@@ -310,9 +311,11 @@ def _account(runs: pd.DataFrame, exp: Experiment, results_dir: Path) -> list[str
     out.append("**Cell by cell against the paper** (accuracy, %):")
     out.append("")
     for d in (d_dir, d_csv):
+        if d is None:
+            continue
         for a in exp.architectures:
             sub = runs[(runs.data == d) & (runs.arch == a)].accuracy
-            paper = PAPER1_TABLE1.get((exp.data[d].paper, a)) if d else None
+            paper = PAPER1_TABLE1.get((exp.data[d].paper, a))
             if not len(sub) or not paper:
                 continue
             p = paper["accuracy"]
@@ -321,7 +324,7 @@ def _account(runs: pd.DataFrame, exp: Experiment, results_dir: Path) -> list[str
                 f"- `{cell_name(d, a)}`: ours {_pm(sub)} over {len(sub)} seed(s) (range {sub.min():.2f}-{sub.max():.2f}), "
                 f"paper {p:.2f}: {'within' if inside else 'outside'} our range, {sub.mean() - p:+.2f} points."
             )
-    if d_dir in have and d_csv in have:
+    if d_dir is not None and d_csv is not None and d_dir in have and d_csv in have:
         out += ["", "**The paper's claims:**", ""]
         diffs = {a: _cell_means(runs, d_csv, a) - _cell_means(runs, d_dir, a) for a in exp.architectures}
         faithful = exp.variants.get("faithful")
@@ -536,7 +539,8 @@ def build_report(results_dir: Path, exp: Experiment, out_dir: Path | None = None
     faithful = exp.variants.get("faithful")
     best = _best_cell(runs, faithful.data if faithful else list(exp.data))
     paper_data = _paper_cell(exp, PAPER1_TABLE2_CELL[0])
-    shown = [c for c in dict.fromkeys([best, (paper_data, PAPER1_TABLE2_CELL[1])]) if c and c[0] in set(runs.data)]
+    paper_cell = (paper_data, PAPER1_TABLE2_CELL[1]) if paper_data is not None else None
+    shown = [c for c in dict.fromkeys([best, paper_cell]) if c and c[0] in set(runs.data)]
     t2_all = []
     if shown:
         md += ["## Table 2: per-class one-vs-rest ROC-AUC", ""]

@@ -17,7 +17,7 @@ import numpy as np
 from fer_edge.errors import FerEdgeError
 from fer_edge.runtime.model_file import TensorSpec
 
-__all__ = ["BACKENDS", "TensorSpec", "TfliteModel"]
+__all__ = ["BACKENDS", "TensorSpec", "TfliteModel", "available_backends"]
 
 #: backend name -> (module, attribute path of the Interpreter class)
 BACKENDS: dict[str, tuple[str, str]] = {
@@ -36,6 +36,19 @@ def _import_backend(name: str) -> tuple[Any, str]:
         cls = getattr(cls, part)
     version = getattr(importlib.import_module(module_name.split(".")[0]), "__version__", "?")
     return cls, str(version)
+
+
+def available_backends() -> list[str]:
+    """Backends that import here (TensorFlow is only tried when named or as the last resort); the Raspberry
+    Pi set-up script prints them."""
+    found = []
+    for name in ("litert", "tflite-runtime"):
+        try:
+            _import_backend(name)
+            found.append(name)
+        except Exception:  # noqa: BLE001 - any import failure means "not usable here"
+            continue
+    return found
 
 
 def _spec(detail: dict[str, Any]) -> TensorSpec:

@@ -15,7 +15,7 @@ import pytest
 
 from fer_edge.cli.main import main
 from fer_edge.runtime.timing import STAGES
-from fer_edge.testing import face_scene, write_video
+from fer_edge.testing.generate import face_scene, write_video
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from fer_edge.labels import EMOTIONS
 from fer_edge.runtime import classifier as clf_mod
 from fer_edge.runtime.classifier import EmotionClassifier, crop_face, default_model_path
 from fer_edge.runtime.detector import BBox, CropSpec
-from fer_edge.testing import probe_label
+from fer_edge.testing.generate import probe_label
 
 
 def _gray(level: float) -> np.ndarray:

@@ -20,7 +20,7 @@ from fer_edge.runtime.detector import (
     ssd_anchors,
     weighted_nms,
 )
-from fer_edge.testing import face_scene
+from fer_edge.testing.generate import face_scene
 
 
 @pytest.fixture(scope="module")

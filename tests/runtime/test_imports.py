@@ -15,6 +15,7 @@ import fer_edge.runtime.timing, fer_edge.runtime.pipeline, fer_edge.runtime.over
 import fer_edge.runtime.sinks, fer_edge.runtime.devices, fer_edge.runtime.live, fer_edge.runtime.recognizer
 import fer_edge.runtime.session, fer_edge.runtime.events, fer_edge.api, fer_edge.cli.common
 fer_edge.EmotionRecognizer, fer_edge.CameraSession  # the public API resolves lazily
+import fer_edge.testing.generate  # benchmarks and CI's runtime-only check import it
 import numpy as np
 from fer_edge.runtime.detector import BlazeFaceDetector, find_detector_model
 print(find_detector_model().name)

@@ -19,7 +19,7 @@ from fer_edge.runtime.pipeline import FramePipeline
 from fer_edge.runtime.sinks import RecordWriter, VideoSink, face_records
 from fer_edge.runtime.smoothing import EmaSmoother
 from fer_edge.runtime.sources import Frame, Source
-from fer_edge.testing import face_scene, probe_label
+from fer_edge.testing.generate import face_scene, probe_label
 
 PALE, DARK = (200, 215, 235), (40, 60, 90)  # two skin tones: gray crops land in different probe bins
 

@@ -10,7 +10,7 @@ import pytest
 
 from fer_edge.errors import FerEdgeError
 from fer_edge.runtime.sources import Source, SourceKind, classify_source
-from fer_edge.testing import face_scene, write_video
+from fer_edge.testing.generate import face_scene, write_video
 
 
 @pytest.fixture()
