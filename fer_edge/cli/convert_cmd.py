@@ -167,17 +167,25 @@ def convert(
     except VerificationError as e:
         click.echo(results_table(e.results, model.stat().st_size), err=True)
         raise
+    _print_results(results, model)
+    if fit_temperature is not None:
+        _fit_temperatures(results, fit_temperature)
+
+
+def _print_results(results: list, model: Path) -> None:
     click.echo(results_table(results, model.stat().st_size))
     card = results[0].card
     click.echo(f"architecture {card.architecture}; {card.notes.get('conversion', '').split(': ', 1)[-1]}")
     if "calibration" in (results[-1].card.notes or {}):
         click.echo(f"int8 calibration: {results[-1].card.notes['calibration']}")
-    if fit_temperature is not None:
-        from fer_edge.evaluation.calibration import fit_card_temperatures
 
-        for path, cal in fit_card_temperatures([r.path for r in results], fit_temperature):
-            click.echo(
-                f"{path.name}: temperature {cal.temperature:.3f} fitted on {cal.fitted_on}; "
-                f"ECE there {100 * cal.before.ece:.2f} % -> {100 * cal.after.ece:.2f} % (in-sample; "
-                "score held-out images with fer-edge evaluate --calibrate-on)"
-            )
+
+def _fit_temperatures(results: list, data: Path) -> None:
+    from fer_edge.evaluation.calibration import fit_card_temperatures
+
+    for path, cal in fit_card_temperatures([r.path for r in results], data):
+        click.echo(
+            f"{path.name}: temperature {cal.temperature:.3f} fitted on {cal.fitted_on}; "
+            f"ECE there {100 * cal.before.ece:.2f} % -> {100 * cal.after.ece:.2f} % (in-sample; "
+            "score held-out images with fer-edge evaluate --calibrate-on)"
+        )

@@ -9,6 +9,10 @@ from pathlib import Path
 import click
 
 
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.2f}"
+
+
 @click.command()
 @click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
@@ -102,15 +106,41 @@ def evaluate(
           --calibrate-on PublicTest --write-card --out reports/calibration
     """
 
-    from fer_edge.evaluation import evaluate_models, load_eval_data, parse_label_map, write_report
-    from fer_edge.evaluation.report import check_report_folder, markdown, summary_text
+    from fer_edge.errors import FerEdgeError
+    from fer_edge.evaluation import evaluate_models, write_report
+    from fer_edge.evaluation.report import check_report_folder, markdown
 
     if out_dir is not None:
         check_report_folder(out_dir, force)
-    from fer_edge.errors import FerEdgeError
-
     if write_card and not calibrate_on:
         raise FerEdgeError("--write-card records a fitted temperature: give --calibrate-on USAGE too")
+    loader = (data, split_seed, train_data, split_method, label_map)
+    eval_data, calibration_data = _load(loader, usage, split, calibrate_on)
+    result = evaluate_models(models, eval_data, latency_runs=latency_runs, calibration_data=calibration_data)
+    if write_card:
+        from fer_edge.evaluation.calibration import write_card_temperatures
+
+        for path in write_card_temperatures(result):
+            click.echo(f"wrote {path}", err=True)
+    command = (
+        "fer-edge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        if sys.argv and "evaluate" in sys.argv
+        else "fer-edge evaluate"
+    )
+    if out_dir is None:
+        click.echo(markdown(result, command, None))
+        return
+    for path in write_report(result, out_dir, command, force=force):
+        click.echo(f"wrote {path}", err=True)
+    _print_table(result)
+
+
+def _load(loader: tuple, usage: str | None, split: str | None, calibrate_on: str | None) -> tuple:
+    """The scored images and, with --calibrate-on, the ones the temperature is fitted on (never the same)."""
+    from fer_edge.errors import FerEdgeError
+    from fer_edge.evaluation import load_eval_data, parse_label_map
+
+    data, split_seed, train_data, split_method, label_map = loader
     mapping = parse_label_map(label_map)
     eval_data = load_eval_data(data, usage, split, mapping, split_seed, train_data, split_method)
     calibration_data = None
@@ -125,41 +155,25 @@ def evaluate(
     if eval_data.missing:
         click.echo(f"note: no images of {', '.join(eval_data.missing)} in this data", err=True)
     if eval_data.skipped:
-        click.echo(
-            "note: skipped classes that map to no emotion: "
-            + ", ".join(f"{k} ({v})" for k, v in eval_data.skipped.items()),
-            err=True,
-        )
-    result = evaluate_models(models, eval_data, latency_runs=latency_runs, calibration_data=calibration_data)
-    if write_card:
-        for path in _write_cards(result):
-            click.echo(f"wrote {path}", err=True)
-    command = (
-        "fer-edge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        if sys.argv and "evaluate" in sys.argv
-        else "fer-edge evaluate"
+        skipped = ", ".join(f"{k} ({v})" for k, v in eval_data.skipped.items())
+        click.echo(f"note: skipped classes that map to no emotion: {skipped}", err=True)
+    return eval_data, calibration_data
+
+
+def _print_table(result) -> None:
+    header = (
+        f"{'model':<28} {'precision':<9} {'acc %':>7} {'Δ pp':>7} {'agree %':>8} {'KiB':>7} {'ms':>8} "
+        f"{'ECE %':>6} {'T':>6} {'ECE@T %':>8}"
     )
-    if out_dir is not None:
-        for path in write_report(result, out_dir, command, force=force):
-            click.echo(f"wrote {path}", err=True)
-    else:
-        click.echo(markdown(result, command, None))
-        return
-    click.echo(summary_text(result))
-
-
-def _write_cards(result) -> list[Path]:
-    """Each .tflite's card gains the fitted temperature and its ECE entry (a file with no card is skipped)."""
-    from fer_edge.model_card import ModelCard
-
-    written = []
-    for file, cal in result.calibrations.items():
-        path = Path(file)
-        card = ModelCard.load(path) if path.suffix == ".tflite" else None
-        if card is None:
-            click.echo(f"note: {path} has no model card to record its temperature in; skipped", err=True)
-            continue
-        card.temperature = round(cal.temperature, 5)
-        card.ece = cal.card_entry()
-        written.append(card.save(path))
-    return written
+    click.echo(header)
+    for r in result.rows:
+        delta = "n/a" if r.delta_accuracy_pp is None else f"{r.delta_accuracy_pp:+.2f}"
+        ms = "n/a" if r.latency_ms is None else f"{r.latency_ms:.3f}"
+        click.echo(
+            f"{r.model[:28]:<28} {r.precision:<9} {_pct(r.accuracy):>7} {delta:>7} "
+            f"{_pct(r.agreement_with_float):>8} {r.size_bytes / 1024:>7.0f} {ms:>8} {_pct(r.ece):>6} "
+            f"{'n/a' if r.temperature is None else format(r.temperature, '.3f'):>6} {_pct(r.ece_calibrated):>8}"
+        )
+    for t in result.targets:
+        mark = {True: "PASS", False: "FAIL", None: "n/a"}[t["passed"]]
+        click.echo(f"{mark:<4}  {t['model']}: {t['target']}: {t['value'] or 'not measurable'}")

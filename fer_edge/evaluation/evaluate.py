@@ -218,7 +218,7 @@ def _targets(name: str, rows: dict[str, EvalRow], ref: Candidate | None) -> list
                 "passed": None if delta is None else bool(-delta <= limit + 1e-9),
             }
         )
-    int8, f32 = rows.get("int8"), rows.get("float32", {})  # ratio and speed are None without float32
+    int8, f32 = rows.get("int8"), rows.get("float32")  # ratio and speed are None without float32
     if int8 is not None:
         ratio = int8.size_vs_float32
         out.append(

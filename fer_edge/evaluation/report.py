@@ -363,27 +363,3 @@ def _write_report_files(ev: Evaluation, folder: Path, command: str, pd: Any) -> 
     (folder / "report.json").write_text(json.dumps(payload, indent=2) + "\n")
     written.append("report.json")
     return written
-
-
-def _pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{100 * v:.2f}"
-
-
-def summary_text(ev: Evaluation) -> str:
-    """The table ``fer-edge evaluate --out`` prints: one line per model, then each target's verdict."""
-    lines = [
-        f"{'model':<28} {'precision':<9} {'acc %':>7} {'Δ pp':>7} {'agree %':>8} {'KiB':>7} {'ms':>8} "
-        f"{'ECE %':>6} {'T':>6} {'ECE@T %':>8}"
-    ]
-    for r in ev.rows:
-        delta = "n/a" if r.delta_accuracy_pp is None else f"{r.delta_accuracy_pp:+.2f}"
-        ms = "n/a" if r.latency_ms is None else f"{r.latency_ms:.3f}"
-        lines.append(
-            f"{r.model[:28]:<28} {r.precision:<9} {_pct(r.accuracy):>7} {delta:>7} "
-            f"{_pct(r.agreement_with_float):>8} {r.size_bytes / 1024:>7.0f} {ms:>8} {_pct(r.ece):>6} "
-            f"{'n/a' if r.temperature is None else format(r.temperature, '.3f'):>6} {_pct(r.ece_calibrated):>8}"
-        )
-    for t in ev.targets:
-        mark = {True: "PASS", False: "FAIL", None: "n/a"}[t["passed"]]
-        lines.append(f"{mark:<4}  {t['model']}: {t['target']}: {t['value'] or 'not measurable'}")
-    return "\n".join(lines)
