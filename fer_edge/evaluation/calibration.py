@@ -9,11 +9,16 @@ floored at ``FLOOR`` (below one step), which keeps the fit finite.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from fer_edge.runtime.calibrate import FLOOR, apply_temperature
+
+log = logging.getLogger("fer_edge")
 
 __all__ = ["FLOOR", "ReliabilityBins", "apply_temperature", "ece", "fit_temperature", "nll", "reliability_bins"]
 
@@ -226,3 +231,20 @@ def fit_card_temperatures(models: list, data) -> list[tuple]:
             card.save(path)
         out.append((path, cal))
     return out
+
+
+def write_card_temperatures(result: Any) -> list[Path]:
+    """Each .tflite's card gains the fitted temperature and its ECE entry (a file with no card is skipped)."""
+    from fer_edge.model_card import ModelCard
+
+    written = []
+    for file, cal in result.calibrations.items():
+        path = Path(file)
+        card = ModelCard.load(path) if path.suffix == ".tflite" else None
+        if card is None:
+            log.warning("%s has no model card to record its temperature in; skipped", path)
+            continue
+        card.temperature = round(cal.temperature, 5)
+        card.ece = cal.card_entry()
+        written.append(card.save(path))
+    return written

@@ -134,7 +134,7 @@ def evaluate_models(
         ref = _reference(members)
         float32 = next((c for c in members if c.precision == "float32" and c.kind == "tflite"), None)
         ref_metrics = classification_metrics(y, probs[ref.path]) if ref else None
-        group_rows: dict[str, EvalRow] = {}
+        group_rows = {}
         for c in members:
             m = classification_metrics(y, probs[c.path])
             clean = (
@@ -237,7 +237,7 @@ def _targets(name: str, rows: dict[str, EvalRow], ref: Candidate | None) -> list
                 "model": name,
                 "target": "int8 single-image invoke faster than float32 (1 thread)",
                 "value": None
-                if speed is None or f32 is None  # a speed-up implies a float32 row
+                if speed is None or f32 is None
                 else f"{speed:.2f}x ({int8.latency_ms:.3f} ms vs {f32.latency_ms:.3f} ms median)",
                 "passed": None if speed is None else bool(speed > 1.0),
             }
