@@ -39,6 +39,7 @@ import click  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fer_edge.atomic import write_text  # noqa: E402
+from fer_edge.convert.keras_file import file_sha256  # noqa: E402
 from fer_edge.data import FerDataset, load_dataset  # noqa: E402
 from fer_edge.errors import FerEdgeError  # noqa: E402
 
@@ -80,16 +81,6 @@ def shipped_teachers(manifest: Path = TEACHERS_MANIFEST) -> dict[str, dict[str, 
         raise FerEdgeError(
             f"{manifest}: not a teachers manifest ({type(e).__name__}: {e}); restore it from git"
         ) from None
-
-
-def file_sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def splits(data: Path) -> tuple[FerDataset, FerDataset, FerDataset, dict[str, Any]]:

@@ -17,7 +17,7 @@ from fer_edge.data.synthetic import make_synthetic  # noqa: E402
 from fer_edge.model_card import ModelCard  # noqa: E402
 from fer_edge.runtime import model_file as mf  # noqa: E402
 from fer_edge.runtime.interpreter import TensorSpec, TfliteModel  # noqa: E402
-from fer_edge.runtime.scenes import face_scene, write_video  # noqa: E402
+from fer_edge.testing.generate import face_scene, write_video  # noqa: E402
 
 
 def _tflite(path: Path, size: int, channels: int, outputs: int) -> Path:
