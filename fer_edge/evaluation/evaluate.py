@@ -87,7 +87,7 @@ def evaluate_models(paths: Sequence[Path], data: EvalData, latency_runs: int = 2
         if c.kind == "keras" and latency_runs:
             latency[c.path] = keras_latency(c.path, one[c.channels], latency_runs)
 
-    rows: list[dict[str, Any]] = []
+    rows: list[EvalRow] = []
     targets: list[dict[str, Any]] = []
     groups: dict[str, list[Candidate]] = {}
     for c in candidates:
@@ -96,7 +96,7 @@ def evaluate_models(paths: Sequence[Path], data: EvalData, latency_runs: int = 2
         ref = _reference(members)
         float32 = next((c for c in members if c.precision == "float32" and c.kind == "tflite"), None)
         ref_metrics = classification_metrics(y, probs[ref.path]) if ref else None
-        group_rows = {}
+        group_rows: dict[str, EvalRow] = {}
         for c in members:
             m = classification_metrics(y, probs[c.path])
             clean = (
@@ -172,14 +172,16 @@ def _targets(name: str, rows: dict[str, EvalRow], ref: Candidate | None) -> list
                 "passed": None if delta is None else bool(-delta <= limit + 1e-9),
             }
         )
-    int8, f32 = rows.get("int8"), rows.get("float32", {})  # ratio and speed are None without float32
+    int8, f32 = rows.get("int8"), rows.get("float32")
     if int8 is not None:
         ratio = int8.size_vs_float32
         out.append(
             {
                 "model": name,
                 "target": f"int8 file <= {MAX_INT8_SIZE_RATIO:.0%} of float32",
-                "value": None if ratio is None else f"{ratio:.1%} ({int8.size_bytes:,} / {f32.size_bytes:,} bytes)",
+                "value": None
+                if ratio is None or f32 is None
+                else f"{ratio:.1%} ({int8.size_bytes:,} / {f32.size_bytes:,} bytes)",
                 "passed": None if ratio is None else bool(ratio <= MAX_INT8_SIZE_RATIO),
             }
         )
@@ -189,7 +191,7 @@ def _targets(name: str, rows: dict[str, EvalRow], ref: Candidate | None) -> list
                 "model": name,
                 "target": "int8 single-image invoke faster than float32 (1 thread)",
                 "value": None
-                if speed is None
+                if speed is None or f32 is None
                 else f"{speed:.2f}x ({int8.latency_ms:.3f} ms vs {f32.latency_ms:.3f} ms median)",
                 "passed": None if speed is None else bool(speed > 1.0),
             }

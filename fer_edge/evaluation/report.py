@@ -141,7 +141,7 @@ def markdown(ev: Evaluation, command: str, chart: str | None) -> str:
     return "\n".join(out) + "\n"
 
 
-def _compared(ev: Evaluation) -> list[dict[str, Any]]:
+def _compared(ev: Evaluation) -> list[EvalRow]:
     """TFLite rows with a float model to compare against (not the reference itself)."""
     return [
         r

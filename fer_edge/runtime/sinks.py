@@ -47,7 +47,7 @@ def face_records(
     out = []
     for face in result.faces:
         b = face.bbox
-        rec: dict[str, Any] = {
+        rec = {
             "source": frame.source,
             "frame": frame.index,
             "timestamp_s": round(frame.timestamp_s, 4),

@@ -233,11 +233,11 @@ class Source:
                 for index, (img, ts) in enumerate(self._video_frames(path)):
                     yield Frame(img, index, ts, str(path))
             else:
-                img = read_image(path)
-                if img is None:
+                still = read_image(path)
+                if still is None:
                     self._fail(path, "cannot be read as an image (corrupt or unsupported); skipped")
                     continue
-                yield Frame(img, 0, 0.0, str(path))
+                yield Frame(still, 0, 0.0, str(path))
 
     def _looped(self) -> Iterator[Frame]:
         clock = 0.0
@@ -261,11 +261,11 @@ class Source:
                 for img, _ts in self._video_frames(path):
                     yield Captured(img, str(path), 1.0 / (self.fps or DEFAULT_VIDEO_FPS))
             else:
-                img = read_image(path)
-                if img is None:
+                still = read_image(path)
+                if still is None:
                     self._fail(path, "cannot be read as an image (corrupt or unsupported); skipped")
                     continue
-                yield Captured(img, str(path), 1.0 / STILL_FPS)
+                yield Captured(still, str(path), 1.0 / STILL_FPS)
 
     def _threaded(self, live: bool) -> Iterator[Frame]:
         reader = self._start_reader(live)

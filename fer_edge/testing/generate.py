@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fer_edge.runtime.scenes import face_scene, write_video
+from fer_edge.runtime.scenes import face_scene
+from fer_edge.runtime.video import write_video
 
 if TYPE_CHECKING:
     import keras
