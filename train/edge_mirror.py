@@ -4,13 +4,18 @@
     python -m train.edge_mirror time   --out runs/edge10-mirror           # picks the form on invoke time only
     python -m train.edge_mirror select --data /work/shared/data/fer2013 --out runs/edge10-mirror
     python -m train.edge_mirror private --data /work/shared/data/fer2013 --out runs/edge10-mirror
+    python -m train.edge_mirror ship --data /work/shared/data/fer2013 --out runs/edge10-mirror
+    python -m train.edge_mirror record                                   # train/edge/metrics.json
 
 ``build``: edge10's Keras model rebuilt from the shipped int8 file (its .keras is lost), then converted
 to int8 three ways with the recipe's calibration (500 stratified Training images): plain (the
 control), ``--mirror-average batch2`` and ``--mirror-average branches``. ``time``: the two mirror
 forms and the shipped file, single-image invokes on one thread, interleaved. ``select``: PublicTest
 only, the rule's paired test. ``private``: PrivateTest, once, for the chosen form. Each step writes
-a JSON record in --out; the numbers quoted in selection.md come from them.
+a JSON record in --out; the numbers quoted in selection.md come from them (copies in train/edge/mirror/).
+``record``: train/edge/metrics.json for the shipped model, assembled from those records, its card and
+its weights' training record (edge10's, kept as train/edge/previous-edge10-metrics.json); it measures
+nothing itself.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import numpy as np
 from fer_edge.runtime.classifier import DEFAULT_MODEL
 
 FORMS = ("batch2", "branches")
+RESULTS = Path(__file__).resolve().parent / "edge"
 INCUMBENT_PUBLIC = 0.6522708275285595  # edge10 int8 PublicTest, from its card
 
 
@@ -259,6 +265,88 @@ def ship(data: Path, out: Path) -> None:
     shutil.copy(src, DEFAULT_MODEL)
     card.save(DEFAULT_MODEL)
     click.echo(f"shipped {src} -> {DEFAULT_MODEL} ({src.stat().st_size:,} bytes); now refit its temperature")
+
+
+@cli.command()
+@click.option("--records", type=click.Path(exists=True, path_type=Path), default=RESULTS / "mirror", show_default=True)
+@click.option(
+    "--weights",
+    type=click.Path(exists=True, path_type=Path),
+    default=RESULTS / "previous-edge10-metrics.json",
+    show_default=True,
+    help="The training record of the weights the mirror graph holds (edge10's `train.edge_model report`).",
+)
+@click.option("--out", type=click.Path(path_type=Path), default=RESULTS / "metrics.json", show_default=True)
+def record(records: Path, weights: Path, out: Path) -> None:
+    """Write the shipped mirror model's metrics record from timing/select/private.json, the shipped card
+    and its weights' training record. Nothing is measured here; every figure is copied from those files."""
+    import hashlib
+
+    from fer_edge.atomic import write_text
+    from fer_edge.model_card import ModelCard
+
+    chosen = json.loads((records / "select.json").read_text())
+    private_record = json.loads((records / "private.json").read_text())
+    form = chosen["form"]
+    timing = json.loads((records / "timing.json").read_text())[form]
+    trained = json.loads(weights.read_text())
+    card = ModelCard.load(DEFAULT_MODEL)
+    if card is None or card.metrics.get("size_bytes") != DEFAULT_MODEL.stat().st_size:
+        raise click.ClickException(f"{DEFAULT_MODEL}: its card does not describe it; ship the mirror model first")
+    m = card.metrics
+    metrics = {
+        "model": f"edge10-mirror ({form})",
+        "architecture": card.architecture,
+        "graph": card.notes.get("mirror_average") or f"mean(model(face), model(horizontal mirror)), form {form}",
+        "weights": f"edge10's, rebuilt from its int8 file; how they were trained: {weights.name}",
+        "shipped_file": str(DEFAULT_MODEL.relative_to(RESULTS.parents[1])),
+        "sha256": hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest(),
+        "int8_size_bytes": DEFAULT_MODEL.stat().st_size,
+        "params": m["params"],
+        "macs_per_face": m["macs_per_face"],
+        "macs": m["macs"],
+        "int8_invoke": {**timing, "how": "python -m train.edge_mirror time (interleaved with the other forms)"},
+        "int8_verification": m.get("verification"),
+        "data": trained["data"],
+        "protocol": trained["protocol"],
+        "fit": trained["fit"],
+        "results": {
+            "int8_PublicTest": m["PublicTest"],
+            "int8_PrivateTest": {**m["PrivateTest"], "per_class_recall": m["PrivateTest_per_class_recall"]},
+        },
+        "edge10_without_mirror": m.get("edge10_without_mirror", {}),
+        "selection": {
+            "rule": "train/edge/selection.md, sixth amendment",
+            "PublicTest": chosen["accuracy"],
+            "mcnemar_vs_edge10_PublicTest": chosen["mcnemar_candidate_vs_incumbent"],
+            "conditions": chosen["conditions"],
+            "kept": chosen["kept"],
+        },
+        "mcnemar_vs_edge10_PrivateTest": private_record["mcnemar_candidate_vs_incumbent"],
+        "calibration": {"temperature": card.temperature, "ece": card.ece},
+        "notes": [
+            *trained.get("notes", []),
+            *card.training.get("how_chosen", [])[1:],
+            "history.csv, curves.png and confusion_private_int8.png in this folder are edge10's training run and "
+            "its int8 PrivateTest confusion without the mirror (the shipped graph holds those weights).",
+        ],
+        "commands": [
+            *trained.get("commands", []),
+            "python -m train.edge_model ship --run runs/edge10 --force",
+            "mv train/edge/metrics.json train/edge/previous-edge10-metrics.json",
+            "python -m train.edge_mirror build --data /work/shared/data/fer2013 --out runs/edge10-mirror",
+            "python -m train.edge_mirror time",
+            "python -m train.edge_mirror select --data /work/shared/data/fer2013",
+            "python -m train.edge_mirror private --data /work/shared/data/fer2013",
+            "python -m train.edge_mirror ship --data /work/shared/data/fer2013",
+            "fer-edge evaluate fer_edge/assets/models/default.tflite --data /work/shared/data/fer2013 --usage PrivateTest"
+            " --calibrate-on PublicTest --latency-runs 0 --write-card --out train/edge/calibration --force",
+            "cp runs/edge10-mirror/{timing,select,private}.json train/edge/mirror/",
+            "python -m train.edge_mirror record",
+        ],
+    }
+    write_text(out, json.dumps(metrics, indent=2) + "\n")
+    click.echo(f"{out}: {metrics['model']}, int8 PrivateTest {100 * m['PrivateTest']['accuracy']:.2f} %", err=True)
 
 
 if __name__ == "__main__":

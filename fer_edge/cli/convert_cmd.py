@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from fer_edge.convert.converter import DENSE_QUANTIZATION, INT8_IO
+from fer_edge.runtime.model_file import PRECISIONS
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _size(n: int) -> str:
@@ -49,12 +54,24 @@ def results_table(results: list, keras_size: int) -> str:
     return format_table(["precision", "file", "size", "ratio", "convert", "ops", "verify", "checks"], rows)
 
 
+#: one ``--<precision>`` flag per precision fer-edge makes (``PRECISIONS``), in that order
+PRECISION_HELP = {
+    "float32": "Plain float32 (the default when no precision is given).",
+    "float16": "float16 weights, float32 compute (half the size).",
+    "dynamic": "Dynamic range: int8 weights, float activations.",
+    "int8": "Full integer: int8 weights and activations (needs calibration).",
+}
+
+
+def precision_flags(command: F) -> F:
+    for p in reversed(PRECISIONS):
+        command = click.option(f"--{p}", p, is_flag=True, help=PRECISION_HELP[p])(command)
+    return command
+
+
 @click.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--float32", "float32", is_flag=True, help="Plain float32 (the default when no precision is given).")
-@click.option("--float16", "float16", is_flag=True, help="float16 weights, float32 compute (half the size).")
-@click.option("--dynamic", "dynamic", is_flag=True, help="Dynamic range: int8 weights, float activations.")
-@click.option("--int8", "int8", is_flag=True, help="Full integer: int8 weights and activations (needs calibration).")
+@precision_flags
 @click.option(
     "--int8-io",
     type=click.Choice(INT8_IO),
@@ -104,10 +121,6 @@ def results_table(results: list, keras_size: int) -> str:
 @click.option("--force", is_flag=True, help="Replace existing output files.")
 def convert(
     model: Path,
-    float32: bool,
-    float16: bool,
-    dynamic: bool,
-    int8: bool,
     int8_io: str,
     out_dir: Path | None,
     calibration: Path | None,
@@ -118,6 +131,7 @@ def convert(
     mirror_average: str | None,
     keep_names: bool,
     force: bool,
+    **flags: bool,
 ) -> None:
     """Convert MODEL (.keras) to TFLite, one verified file per precision, each with a model card.
 
@@ -136,8 +150,7 @@ def convert(
 
         model = write_mirrored(model, mirror_average, out_dir, force)
         click.echo(f"wrote {model} (mirror-averaged, form {mirror_average})", err=True)
-    flags = {"float32": float32, "float16": float16, "dynamic": dynamic, "int8": int8}
-    precisions = [p for p, on in flags.items() if on] or ["float32"]
+    precisions = [p for p in PRECISIONS if flags[p]] or ["float32"]
     try:
         results = convert_model(
             model,

@@ -114,7 +114,7 @@ def explain(
         gradcam = None
         which: Any = classifier
         if keras_path is not None:
-            from fer_edge.models.gradcam import KerasExplainer
+            from fer_edge.evaluation.gradcam import KerasExplainer
 
             gradcam = KerasExplainer.load(keras_path, classifier.labels)
             click.echo(f"model: {keras_path} (Keras; occlusion and Grad-CAM through TensorFlow)", err=True)

@@ -13,6 +13,7 @@ from fer_edge.errors import FerEdgeError
 from fer_edge.evaluation.evaluate import COVERAGE_TABLE, Evaluation
 from fer_edge.evaluation.rows import EvalRow
 from fer_edge.labels import EMOTIONS
+from fer_edge.runtime.model_file import PRECISIONS
 
 FILES = ("report.md", "report.csv", "report.json", "per_class_change.png", "reliability.png", "coverage.png")
 
@@ -234,7 +235,7 @@ def plot_per_class_change(ev: Evaluation, path: Path) -> None:
     import numpy as np
 
     compared = _compared(ev)
-    precisions = [p for p in ("float32", "float16", "dynamic", "int8") if any(r.precision == p for r in compared)]
+    precisions = [p for p in PRECISIONS if any(r.precision == p for r in compared)]
     fig, axes = plt.subplots(1, len(precisions), figsize=(4.2 * len(precisions), 3.6), sharey=True, squeeze=False)
     models = sorted({r.model for r in compared})
     width = 0.8 / max(1, len(models))

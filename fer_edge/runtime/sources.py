@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from fer_edge.errors import FerEdgeError
+from fer_edge.runtime.frame import Frame
 
 if TYPE_CHECKING:
     from fer_edge.runtime.live_source import Captured, LatestFrameReader, SourceHealth
@@ -42,17 +43,6 @@ class SourceKind(Enum):
     FOLDER = "folder"
     GLOB = "glob"
     STREAM = "stream"
-
-
-@dataclass(frozen=True, eq=False)
-class Frame:
-    """One BGR frame; ``index`` counts frames within its file or stream, ``timestamp_s`` is its time
-    in the video (or since the camera opened; 0.0 for still images), ``source`` names the file or device."""
-
-    image: np.ndarray
-    index: int
-    timestamp_s: float
-    source: str
 
 
 @dataclass(frozen=True)
@@ -235,11 +225,11 @@ class Source:
                 for index, (video_frame, ts) in enumerate(self._video_frames(path)):
                     yield Frame(video_frame, index, ts, str(path))
             else:
-                img = read_image(path)
-                if img is None:
+                still = read_image(path)
+                if still is None:
                     self._fail(path, "cannot be read as an image (corrupt or unsupported); skipped")
                     continue
-                yield Frame(img, 0, 0.0, str(path))
+                yield Frame(still, 0, 0.0, str(path))
 
     def _looped(self) -> Iterator[Frame]:
         clock = 0.0
@@ -263,11 +253,11 @@ class Source:
                 for video_frame, _ts in self._video_frames(path):
                     yield Captured(video_frame, str(path), 1.0 / (self.fps or DEFAULT_VIDEO_FPS))
             else:
-                img = read_image(path)
-                if img is None:
+                still = read_image(path)
+                if still is None:
                     self._fail(path, "cannot be read as an image (corrupt or unsupported); skipped")
                     continue
-                yield Captured(img, str(path), 1.0 / STILL_FPS)
+                yield Captured(still, str(path), 1.0 / STILL_FPS)
 
     def _threaded(self, live: bool) -> Iterator[Frame]:
         reader = self._start_reader(live)

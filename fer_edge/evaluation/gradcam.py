@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from fer_edge.errors import FerEdgeError
+from fer_edge.runtime.model_file import to_channels
 
 
 def last_conv_layer(model) -> str:
@@ -48,8 +49,7 @@ class KerasExplainer:
         return cls(model, names)
 
     def _input(self, faces: np.ndarray) -> np.ndarray:
-        x = np.asarray(faces, np.float32)[..., None]
-        return np.repeat(x, self.channels, axis=-1) if self.channels > 1 else x
+        return to_channels(faces, self.channels)
 
     def classify_batch(self, faces_gray: np.ndarray) -> np.ndarray:
         return np.asarray(self.model.predict(self._input(faces_gray), batch_size=256, verbose=0), np.float32)
