@@ -27,6 +27,7 @@ def check_destination(dst: Path, force: bool) -> None:
     """Refuse to replace an existing output unless ``force``, and one that cannot be written at all
     (called before any work, so a long run never ends on an unwritable output)."""
     dst = Path(dst)
+    _check_name_length(dst)
     if dst.exists() and not force:
         raise FerEdgeError(f"{dst} already exists: choose another output or pass --force to replace it")
     check_writable(dst)
@@ -36,14 +37,18 @@ def check_destination(dst: Path, force: bool) -> None:
 NAME_MAX = 255
 
 
+def _check_name_length(dst: Path) -> None:
+    for part in dst.parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise FerEdgeError(f"{dst}: {OS_ERROR_FIXES[errno.ENAMETOOLONG]}")
+
+
 def check_writable(dst: Path) -> None:
     """Raise a one-line ``FerEdgeError`` when ``dst`` could not be created: a name too long, a file
     where a folder is needed, or a nearest existing folder that refuses a new file (permission,
     read-only file system). The last is probed by creating and removing a hidden file there."""
     dst = Path(dst)
-    for part in dst.parts:
-        if len(os.fsencode(part)) > NAME_MAX:
-            raise FerEdgeError(f"{dst}: {OS_ERROR_FIXES[errno.ENAMETOOLONG]}")
+    _check_name_length(dst)
     folder = dst.parent
     while not (folder.exists() or folder.is_symlink()) and folder != folder.parent:
         folder = folder.parent

@@ -86,6 +86,11 @@ def _error(message: str, code: int) -> int:
     return code
 
 
+def _interrupted(e: KeyboardInterrupt) -> int:
+    how = f"by {e.args[0]}" if isinstance(e, Terminated) and e.args else "by Ctrl-C"
+    return _error(f"interrupted {how}; finished records were kept, partial outputs removed", 130)
+
+
 def run_command(command: click.Command, argv: list[str] | None = None, prog_name: str | None = None) -> int:
     """Run a Click command with fer-edge's error contract (``EXIT_CODES``): one line, no traceback."""
     import click
@@ -95,16 +100,16 @@ def run_command(command: click.Command, argv: list[str] | None = None, prog_name
             command.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except FerEdgeError as e:
         return _error(str(e), e.exit_code)
-    except click.exceptions.Abort:
-        return _error("aborted", 130)
+    except click.exceptions.Abort as e:  # Click turns KeyboardInterrupt (and so SIGTERM) into Abort
+        cause = e.__cause__ or e.__context__
+        return _interrupted(cause) if isinstance(cause, KeyboardInterrupt) else _error("aborted", 130)
     except click.UsageError as e:
         hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
         return _error(e.format_message() + hint, e.exit_code)
     except click.ClickException as e:
         return _error(e.format_message(), e.exit_code)
     except KeyboardInterrupt as e:
-        how = f"by {e.args[0]}" if isinstance(e, Terminated) and e.args else "by Ctrl-C"
-        return _error(f"interrupted {how}; finished records were kept, partial outputs removed", 130)
+        return _interrupted(e)
     except ModuleNotFoundError as e:
         if e.name and e.name.split(".")[0] in TRAINING_ONLY:
             return _error(f"this command needs {e.name.split('.')[0]}; {TRAIN_HINT}", 2)

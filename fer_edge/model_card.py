@@ -24,6 +24,11 @@ class ModelCard:
     training: dict[str, Any] = field(default_factory=dict)  # data, split, seed, epochs, command
     metrics: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)  # limitations, bias, privacy
+    #: divides the log-probabilities at run time (softmax(log p / T)); 1.0 = outputs used as they are
+    temperature: float = 1.0
+    #: expected calibration error (15 bins) before/after ``temperature``, on which images, and where T was
+    #: fitted, e.g. {"before": 0.05, "after": 0.01, "measured_on": ..., "fitted_on": ..., "bins": 15}; empty if never
+    ece: dict[str, Any] = field(default_factory=dict)
 
     @property
     def channels(self) -> int:

@@ -39,6 +39,7 @@ import click  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fer_edge.atomic import write_text  # noqa: E402
+from fer_edge.convert.keras_file import file_sha256  # noqa: E402
 from fer_edge.data import FerDataset, load_dataset  # noqa: E402
 from fer_edge.errors import FerEdgeError  # noqa: E402
 
@@ -80,16 +81,6 @@ def shipped_teachers(manifest: Path = TEACHERS_MANIFEST) -> dict[str, dict[str, 
         raise FerEdgeError(
             f"{manifest}: not a teachers manifest ({type(e).__name__}: {e}); restore it from git"
         ) from None
-
-
-def file_sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def splits(data: Path) -> tuple[FerDataset, FerDataset, FerDataset, dict[str, Any]]:
@@ -518,6 +509,11 @@ def ship(run_dir: Path, metrics_path: Path, dest: Path, force: bool) -> None:
     if not metrics_path.is_file():
         raise FerEdgeError(f"{metrics_path}: no metrics; run `python -m train.edge_model report` first")
     metrics = json.loads(metrics_path.read_text())
+    if "int8_file" not in metrics:
+        raise FerEdgeError(
+            f"{metrics_path}: not a `train.edge_model report` record (the shipped mirror model's, written by "
+            "`python -m train.edge_mirror record`?); run `report` for your run first, or give --metrics"
+        )
     src = Path(metrics["int8_file"])
     m = TfliteModel(src)
     private, public = metrics["results"]["int8_PrivateTest"], metrics["results"]["int8_PublicTest"]

@@ -21,7 +21,6 @@ fer-edge's models take raw pixels 0-255 at 48x48 and normalize inside.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shlex
@@ -38,6 +37,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fer_edge.atomic import write_text  # noqa: E402
+from fer_edge.convert.keras_file import file_sha256  # noqa: E402
 from fer_edge.data import load_dataset  # noqa: E402
 from fer_edge.errors import FerEdgeError  # noqa: E402
 from fer_edge.metrics import classification_metrics  # noqa: E402
@@ -56,10 +56,6 @@ def peer_preprocess(images: np.ndarray) -> np.ndarray:
     faces = faces / 255.0
     faces = (faces - 0.5) * 2.0
     return faces[..., None]
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def extract_peer(wheel: Path, dst: Path) -> dict[str, Path]:
@@ -119,7 +115,7 @@ def score_tflite(
         "format": f"tflite ({m.input.dtype.name} in)",
         "precision": (card.precision if card else ("int8" if m.input.quantized else "see file")),
         "size_bytes": path.stat().st_size,
-        "sha256": sha256(path),
+        "sha256": file_sha256(path),
         "preprocessing": preprocessing,
         "backend": f"{m.backend} {m.backend_version}",
         "timed_file": path,
@@ -143,7 +139,7 @@ def score_peer_keras(hdf5: Path, x: np.ndarray, y: np.ndarray, clean: np.ndarray
         "precision": "float32",
         "params": int(model.count_params()),
         "size_bytes": hdf5.stat().st_size,
-        "sha256": sha256(hdf5),
+        "sha256": file_sha256(hdf5),
         "preprocessing": "fer: resize 64x64, [-1, 1]",
         "timed_file": flat,
         **scores(y, probs, clean),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -55,6 +56,34 @@ DEFAULT_SUMMARY_DIR = Path("runs") / "camera"
 @click.option(
     "--events-keep", type=click.IntRange(min=1), default=5, show_default=True, help="Rotated events files kept."
 )
+@click.option(
+    "--events-append", is_flag=True, help="Go on with an existing events file (e.g. a service that restarts)."
+)
+@click.option(
+    "--serve",
+    default=None,
+    metavar="[HOST:]PORT",
+    help="Serve the live page (stream, labels, latency, /metrics) on this port; host 127.0.0.1 unless given.",
+)
+@click.option(
+    "--serve-fps", type=click.FloatRange(min=0.1, max=60), default=10.0, show_default=True, help="Stream frame cap."
+)
+@click.option("--token", default=None, help="Require this token on every request to the live page.")
+@click.option(
+    "--stall-timeout",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Reopen a camera or stream that delivers nothing for this many seconds.",
+)
+@click.option(
+    "--max-reconnects",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Reopen attempts in a row before a camera or stream counts as gone (exit 1) [forever].",
+)
+@click.option("--realtime", is_flag=True, help="Deliver a video file at its own frame rate, as a camera would.")
+@click.option("--loop", is_flag=True, help="Start a video file or folder again at its end (demos, soaks).")
 @click.option("--device", default=None, help="Device profile from fer_edge/assets/devices (e.g. raspberry-pi-4).")
 @click.option(
     "--print-every",
@@ -64,52 +93,60 @@ DEFAULT_SUMMARY_DIR = Path("runs") / "camera"
     help="Seconds between stats lines (0: none).",
 )
 @click.option("--force", is_flag=True, help="Replace --record / --summary-json / --events outputs that exist.")
-def camera(
-    source: str,
-    model: Path | None,
-    detector: str,
-    detector_model: Path | None,
-    threads: int | None,
-    min_score: float | None,
-    min_confidence: float,
-    headless: bool,
-    record: Path | None,
-    max_frames: int | None,
-    smooth: bool,
-    detect_every: int | None,
-    summary_json: Path | None,
-    events: str | None,
-    events_max_mb: float | None,
-    events_keep: int,
-    device: str | None,
-    print_every: float,
-    force: bool,
-) -> None:
+def camera(**kw: Any) -> None:
     """Live emotions per face from a camera, video file or stream, with per-stage latency against 30 FPS."""
     log_warnings_to_stderr()
-    recognizer = RecognizerOptions(
-        model, detector, detector_model, threads, min_score, min_confidence, smooth, detect_every
-    )
-    # with --events -, stdout carries the records: progress and the summary go to stderr
-    err = events == "-"
-    options = CameraOptions(
-        source=source,
-        recognizer=recognizer,
-        device=device,
-        display=False if headless else None,
-        record=record,
-        max_frames=max_frames,
-        print_every_s=print_every,
-        summary_json=summary_json or DEFAULT_SUMMARY_DIR / f"summary-{time.strftime('%Y%m%d-%H%M%S')}.json",
-        events=events,
-        events_max_mb=events_max_mb,
-        events_keep=events_keep,
-        force=force,
-    )
+    options = camera_options(kw)
+    err = options.events == "-"  # with --events -, stdout carries the records: progress goes to stderr
     with CameraSession(options, status=lambda line: click.echo(line, err=err)) as session:
         summary = session.run()
     _print_summary(summary, err)
     summary.raise_for_status()
+
+
+def parse_serve(value: str) -> tuple[str, int]:
+    """``8080`` -> (127.0.0.1, 8080); ``0.0.0.0:8080`` and ``[::1]:8080`` as given."""
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]") if sep else "127.0.0.1"
+    if not port.isdigit() or not 0 <= int(port) <= 65535 or (sep and not host):
+        raise click.BadParameter(f"{value!r}: give PORT or HOST:PORT, e.g. 8080 or 0.0.0.0:8080", param_hint="--serve")
+    return host, int(port)
+
+
+def camera_options(kw: dict[str, Any]) -> CameraOptions:
+    recognizer = RecognizerOptions(
+        kw["model"],
+        kw["detector"],
+        kw["detector_model"],
+        kw["threads"],
+        kw["min_score"],
+        kw["min_confidence"],
+        kw["smooth"],
+        kw["detect_every"],
+    )
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return CameraOptions(
+        source=kw["source"],
+        recognizer=recognizer,
+        device=kw["device"],
+        display=False if kw["headless"] else None,
+        record=kw["record"],
+        max_frames=kw["max_frames"],
+        print_every_s=kw["print_every"],
+        summary_json=kw["summary_json"] or DEFAULT_SUMMARY_DIR / f"summary-{stamp}.json",
+        events=kw["events"],
+        events_max_mb=kw["events_max_mb"],
+        events_keep=kw["events_keep"],
+        events_append=kw["events_append"],
+        serve=parse_serve(kw["serve"]) if kw["serve"] else None,
+        serve_fps=kw["serve_fps"],
+        token=kw["token"],
+        stall_timeout=kw["stall_timeout"],
+        max_reconnects=kw["max_reconnects"],
+        realtime=kw["realtime"],
+        loop=kw["loop"],
+        force=kw["force"],
+    )
 
 
 def _print_summary(summary: CameraSummary, err: bool) -> None:
@@ -119,6 +156,12 @@ def _print_summary(summary: CameraSummary, err: bool) -> None:
         click.echo(f"summary saved to {summary.summary_path}", err=err)
     if summary.recorded is not None:
         click.echo(f"recorded {summary.recorded_frames} annotated frames to {summary.recorded}", err=err)
+    c = summary.counters
+    if c.get("reconnects") or c.get("stalls") or c.get("dropped_frames"):
+        click.echo(
+            f"source: {c['dropped_frames']} dropped frame(s), {c['stalls']} stall(s), {c['reconnects']} reconnect(s)",
+            err=err,
+        )
     if summary.counters.get("event_records"):
         click.echo(
             f"{summary.counters['event_records']} event record(s) written to {summary.config['events']}", err=err

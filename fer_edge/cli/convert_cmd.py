@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from fer_edge.convert.converter import DENSE_QUANTIZATION, INT8_IO
+from fer_edge.runtime.model_file import PRECISIONS
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _size(n: int) -> str:
@@ -49,12 +54,24 @@ def results_table(results: list, keras_size: int) -> str:
     return format_table(["precision", "file", "size", "ratio", "convert", "ops", "verify", "checks"], rows)
 
 
+#: one ``--<precision>`` flag per precision fer-edge makes (``PRECISIONS``), in that order
+PRECISION_HELP = {
+    "float32": "Plain float32 (the default when no precision is given).",
+    "float16": "float16 weights, float32 compute (half the size).",
+    "dynamic": "Dynamic range: int8 weights, float activations.",
+    "int8": "Full integer: int8 weights and activations (needs calibration).",
+}
+
+
+def precision_flags(command: F) -> F:
+    for p in reversed(PRECISIONS):
+        command = click.option(f"--{p}", p, is_flag=True, help=PRECISION_HELP[p])(command)
+    return command
+
+
 @click.command()
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--float32", "float32", is_flag=True, help="Plain float32 (the default when no precision is given).")
-@click.option("--float16", "float16", is_flag=True, help="float16 weights, float32 compute (half the size).")
-@click.option("--dynamic", "dynamic", is_flag=True, help="Dynamic range: int8 weights, float activations.")
-@click.option("--int8", "int8", is_flag=True, help="Full integer: int8 weights and activations (needs calibration).")
+@precision_flags
 @click.option(
     "--int8-io",
     type=click.Choice(INT8_IO),
@@ -87,22 +104,34 @@ def results_table(results: list, keras_size: int) -> str:
     show_default=True,
     help="int8/dynamic scales of Dense and LSTM kernels; auto = per-tensor for CNN-LSTMs, per-channel otherwise.",
 )
+@click.option(
+    "--fit-temperature",
+    "fit_temperature",
+    type=click.Path(path_type=Path),
+    help="Fit a confidence temperature per file on this dataset's PublicTest images (else the val part of an "
+    "80/10/10 split) and record it in the card; the runtime applies it.",
+)
+@click.option(
+    "--mirror-average",
+    type=click.Choice(["batch2", "branches"]),
+    help="Build one graph that averages the face and its horizontal mirror (batch2: one pass over both; "
+    "branches: two passes, shared weights); MODEL_mirror-FORM.keras is written first, then converted.",
+)
 @click.option("--keep-names", is_flag=True, help="Keep tensor names in the files (bigger; handy in Netron).")
 @click.option("--force", is_flag=True, help="Replace existing output files.")
 def convert(
     model: Path,
-    float32: bool,
-    float16: bool,
-    dynamic: bool,
-    int8: bool,
     int8_io: str,
     out_dir: Path | None,
     calibration: Path | None,
     samples: int,
     seed: int,
     dense_quantization: str,
+    fit_temperature: Path | None,
+    mirror_average: str | None,
     keep_names: bool,
     force: bool,
+    **flags: bool,
 ) -> None:
     """Convert MODEL (.keras) to TFLite, one verified file per precision, each with a model card.
 
@@ -116,8 +145,12 @@ def convert(
     """
     from fer_edge.convert import VerificationError, convert_model
 
-    flags = {"float32": float32, "float16": float16, "dynamic": dynamic, "int8": int8}
-    precisions = [p for p, on in flags.items() if on] or ["float32"]
+    if mirror_average:
+        from fer_edge.convert.mirror import write_mirrored
+
+        model = write_mirrored(model, mirror_average, out_dir, force)
+        click.echo(f"wrote {model} (mirror-averaged, form {mirror_average})", err=True)
+    precisions = [p for p in PRECISIONS if flags[p]] or ["float32"]
     try:
         results = convert_model(
             model,
@@ -134,8 +167,25 @@ def convert(
     except VerificationError as e:
         click.echo(results_table(e.results, model.stat().st_size), err=True)
         raise
+    _print_results(results, model)
+    if fit_temperature is not None:
+        _fit_temperatures(results, fit_temperature)
+
+
+def _print_results(results: list, model: Path) -> None:
     click.echo(results_table(results, model.stat().st_size))
     card = results[0].card
     click.echo(f"architecture {card.architecture}; {card.notes.get('conversion', '').split(': ', 1)[-1]}")
     if "calibration" in (results[-1].card.notes or {}):
         click.echo(f"int8 calibration: {results[-1].card.notes['calibration']}")
+
+
+def _fit_temperatures(results: list, data: Path) -> None:
+    from fer_edge.evaluation.calibration import fit_card_temperatures
+
+    for path, cal in fit_card_temperatures([r.path for r in results], data):
+        click.echo(
+            f"{path.name}: temperature {cal.temperature:.3f} fitted on {cal.fitted_on}; "
+            f"ECE there {100 * cal.before.ece:.2f} % -> {100 * cal.after.ece:.2f} % (in-sample; "
+            "score held-out images with fer-edge evaluate --calibrate-on)"
+        )

@@ -13,6 +13,10 @@ from pathlib import Path
 import click
 
 from fer_edge.atomic import check_destination
+from fer_edge.errors import FerEdgeError
+
+#: What a demo folder holds; --force replaces such a folder and refuses any other.
+DEMO_FILES = ("data", "model", "tflite", "eval", "scene.avi", "camera_summary.json")
 
 
 def _step(title: str, args: list[str]) -> None:
@@ -67,8 +71,21 @@ def demo(out: Path, images: int, epochs: int, frames: int, force: bool) -> None:
 
     check_destination(out, force)
     if out.exists():
+        others = sorted(p.name for p in out.iterdir() if p.name not in DEMO_FILES) if out.is_dir() else [out.name]
+        if others:  # --force replaces a demo, never a folder of the user's files
+            raise FerEdgeError(
+                f"{out}: holds files that are not a demo's ({', '.join(others[:3])}); choose a new folder for --out"
+            )
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    try:
+        _run_steps(out, images, epochs, frames)
+    except BaseException:  # an interrupted or failed demo leaves no half-made folder
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _run_steps(out: Path, images: int, epochs: int, frames: int) -> None:
     data, model_dir, tflite, report = out / "data", out / "model", out / "tflite", out / "eval"
     _step("1/6 generate the synthetic dataset", ["data", "synthetic", str(data), "-n", str(images)])
     _step("2/6 inspect it", ["data", "info", str(data)])

@@ -18,6 +18,9 @@ import click
 # TensorFlow's C++ start-up lines (CUDA probing, oneDNN notes) are noise on a CLI; a user who
 # wants them sets TF_CPP_MIN_LOG_LEVEL themselves (0 or 1 also turns quiet_tf off).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# FFmpeg's own lines about a stream that dropped ("Stream ends prematurely ...") would repeat what the camera's
+# stats and summary say; AV_LOG_QUIET unless the user asks for a level (OpenCV reads this at FFmpeg's start).
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 from fer_edge import __version__, quiet_tf  # noqa: E402
 from fer_edge.errors import TRAIN_HINT, TRAINING_ONLY, FerEdgeError, run_command  # noqa: E402
@@ -34,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("fer_edge.cli.evaluate_cmd:evaluate", "Accuracy of Keras and TFLite models on one dataset."),
     "predict": ("fer_edge.cli.predict_cmd:predict", "Emotions per face in images, folders and videos."),
     "camera": ("fer_edge.cli.camera_cmd:camera", "Live camera (or video/stream) loop with per-stage latency."),
+    "explain": ("fer_edge.cli.explain_cmd:explain", "What the classifier looked at: occlusion maps, example grids."),
     "bench": ("fer_edge.cli.bench_cmd:bench", "Measure this device against the 30 FPS budget."),
 }
 

@@ -151,8 +151,10 @@ def factorial_cmd(
     force: bool,
 ) -> None:
     """Run every cell x seed of the factorial; finished runs are skipped, a killed run resumes."""
+    from fer_edge.atomic import check_writable
     from fer_edge.training.factorial import load_experiment, run_factorial
 
+    check_writable(out / ".factorial.lock")  # an unwritable --out is refused before any work
     exp = load_experiment(experiment)
     if not (data_root / "train").is_dir():
         raise FerEdgeError(f"{data_root}: expected FER-2013 in directory form (train/<emotion>/, test/<emotion>/)")

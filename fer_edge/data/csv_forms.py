@@ -65,8 +65,13 @@ def load_kaggle_csv(path: Path) -> FerDataset:
         )
     labels = labels.to_numpy(np.int64)
     _check_labels(labels, path, lambda i: i + 2)
+    fields = df[lower["pixels"]].astype(str)
+    unusable = fields.str.strip().eq("") | fields.str.contains("[\r\n]", regex=True)
+    if unusable.any():  # an empty field (or one split over lines) would shift every later row
+        i = int(np.flatnonzero(unusable.to_numpy())[0])
+        raise FerEdgeError(f"{path}:{i + 2}: pixels empty or split over lines; each row needs 2,304 values 0-255")
     try:
-        pixels = parse_int_rows("\n".join(df[lower["pixels"]]).encode(), NUM_PIXELS)
+        pixels = parse_int_rows("\n".join(fields).encode(), NUM_PIXELS)
     except RowError as e:
         raise FerEdgeError(f"{path}:{e.row + 2}: pixels {e}; each row needs 2,304 values 0-255") from None
     usage = df[lower["usage"]].to_numpy(object) if "usage" in lower else np.full(len(df), "", object)

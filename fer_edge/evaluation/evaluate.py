@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from fer_edge.evaluation.calibration import Calibration, apply_temperature, calibrate, coverage_curve, ece
 from fer_edge.evaluation.data import EvalData
 from fer_edge.evaluation.models import (
     PRECISION_ORDER,
@@ -36,6 +37,16 @@ class Evaluation:
     rows: list[EvalRow]
     targets: list[dict[str, Any]]
     environment: dict[str, str] = field(default_factory=dict)
+    #: file -> temperature fitted on ``calibration_data`` and the ECE it gives here (``--calibrate-on``)
+    calibrations: dict[str, Calibration] = field(default_factory=dict)
+    calibration_data: EvalData | None = None
+    #: file -> coverage/accuracy as the min-confidence threshold rises (on calibrated probabilities)
+    coverage: dict[str, dict] = field(default_factory=dict)
+
+
+#: min-confidence thresholds of the coverage curve (and the few shown in the report's table)
+COVERAGE_THRESHOLDS = np.round(np.arange(0.0, 1.0001, 0.01), 2)
+COVERAGE_TABLE = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def _limit_tensorflow_threads() -> None:
@@ -62,8 +73,25 @@ def _reference(members: list[Candidate]) -> Candidate | None:
     return None
 
 
-def evaluate_models(paths: Sequence[Path], data: EvalData, latency_runs: int = 200, batch: int = 64) -> Evaluation:
-    """Accuracy, macro F1, per-class recall, agreement with the float model, size and latency per model."""
+def _predict(c: Candidate, x: np.ndarray, batch: int) -> tuple[np.ndarray, str]:
+    if c.kind == "keras":
+        return predict_keras(c.path, x), "Keras predict, batch 256"
+    return predict_tflite(c.path, x, batch)
+
+
+def evaluate_models(
+    paths: Sequence[Path],
+    data: EvalData,
+    latency_runs: int = 200,
+    batch: int = 64,
+    calibration_data: EvalData | None = None,
+) -> Evaluation:
+    """Accuracy, macro F1, per-class recall, agreement with the float model, size and latency per model.
+
+    Every row carries the expected calibration error (15 bins) of the model's raw outputs. With
+    ``calibration_data``, a temperature is fitted per model on it and the ECE after it is reported
+    too, with the coverage/accuracy curve of a min-confidence threshold on the calibrated outputs.
+    """
     candidates = [describe(Path(p)) for p in paths]
     candidates.sort(
         key=lambda c: (c.group_name, PRECISION_ORDER.index(c.precision) if c.precision in PRECISION_ORDER else 9)
@@ -76,10 +104,20 @@ def evaluate_models(paths: Sequence[Path], data: EvalData, latency_runs: int = 2
     probs: dict[Path, np.ndarray] = {}
     how: dict[Path, str] = {}
     for c in candidates:
-        if c.kind == "keras":
-            probs[c.path], how[c.path] = predict_keras(c.path, inputs[c.channels]), "Keras predict, batch 256"
-        else:
-            probs[c.path], how[c.path] = predict_tflite(c.path, inputs[c.channels], batch)
+        probs[c.path], how[c.path] = _predict(c, inputs[c.channels], batch)
+    calibrations: dict[str, Calibration] = {}
+    coverage: dict[str, dict] = {}
+    if calibration_data is not None:
+        fit_x = {ch: to_channels(calibration_data.dataset.images, ch) for ch in inputs}
+        fit_y = calibration_data.dataset.labels
+        for c in candidates:
+            fit_p, _ = _predict(c, fit_x[c.channels], batch)
+            calibrations[str(c.path)] = calibrate(
+                fit_p, fit_y, probs[c.path], y, calibration_data.description, data.description
+            )
+    for c in candidates:
+        t = calibrations[str(c.path)].temperature if str(c.path) in calibrations else _card_temperature(c)
+        coverage[str(c.path)] = coverage_curve(apply_temperature(probs[c.path], t), y, COVERAGE_THRESHOLDS)
     one = {ch: x[:1] for ch, x in inputs.items()}
     tflite = [c.path for c in candidates if c.kind == "tflite"]
     latency = tflite_latencies(tflite, one, latency_runs) if tflite and latency_runs else {}
@@ -87,7 +125,7 @@ def evaluate_models(paths: Sequence[Path], data: EvalData, latency_runs: int = 2
         if c.kind == "keras" and latency_runs:
             latency[c.path] = keras_latency(c.path, one[c.channels], latency_runs)
 
-    rows: list[dict[str, Any]] = []
+    rows: list[EvalRow] = []
     targets: list[dict[str, Any]] = []
     groups: dict[str, list[Candidate]] = {}
     for c in candidates:
@@ -131,6 +169,10 @@ def evaluate_models(paths: Sequence[Path], data: EvalData, latency_runs: int = 2
                 if c.kind == "tflite" and float32 and float32.path in latency and lat.get("median_ms")
                 else None,
                 inference=how[c.path],
+                ece=ece(probs[c.path], y),
+                card_temperature=_card_temperature(c),
+                temperature=calibrations[str(c.path)].temperature if str(c.path) in calibrations else None,
+                ece_calibrated=calibrations[str(c.path)].after.ece if str(c.path) in calibrations else None,
                 conversion=(c.card.notes.get("conversion") if c.card and c.kind == "tflite" else None),
                 calibration=(c.card.notes.get("calibration") if c.card and c.kind == "tflite" else None),
                 recall={name: m["per_class_recall"][name] for name in EMOTIONS},
@@ -150,7 +192,11 @@ def evaluate_models(paths: Sequence[Path], data: EvalData, latency_runs: int = 2
         "processor": _cpu_name(),
         "tflite_backend": next((v["backend"] for v in latency.values() if "backend" in v), ""),
     }
-    return Evaluation(data, rows, targets, env)
+    return Evaluation(data, rows, targets, env, calibrations, calibration_data, coverage)
+
+
+def _card_temperature(c: Candidate) -> float:
+    return float(c.card.temperature) if c.card is not None and c.kind == "tflite" else 1.0
 
 
 def _targets(name: str, rows: dict[str, EvalRow], ref: Candidate | None) -> list[dict[str, Any]]:
@@ -172,14 +218,16 @@ def _targets(name: str, rows: dict[str, EvalRow], ref: Candidate | None) -> list
                 "passed": None if delta is None else bool(-delta <= limit + 1e-9),
             }
         )
-    int8, f32 = rows.get("int8"), rows.get("float32", {})  # ratio and speed are None without float32
+    int8, f32 = rows.get("int8"), rows.get("float32")  # ratio and speed are None without float32
     if int8 is not None:
         ratio = int8.size_vs_float32
         out.append(
             {
                 "model": name,
                 "target": f"int8 file <= {MAX_INT8_SIZE_RATIO:.0%} of float32",
-                "value": None if ratio is None else f"{ratio:.1%} ({int8.size_bytes:,} / {f32.size_bytes:,} bytes)",
+                "value": None
+                if ratio is None or f32 is None
+                else f"{ratio:.1%} ({int8.size_bytes:,} / {f32.size_bytes:,} bytes)",
                 "passed": None if ratio is None else bool(ratio <= MAX_INT8_SIZE_RATIO),
             }
         )
@@ -189,7 +237,7 @@ def _targets(name: str, rows: dict[str, EvalRow], ref: Candidate | None) -> list
                 "model": name,
                 "target": "int8 single-image invoke faster than float32 (1 thread)",
                 "value": None
-                if speed is None
+                if speed is None or f32 is None
                 else f"{speed:.2f}x ({int8.latency_ms:.3f} ms vs {f32.latency_ms:.3f} ms median)",
                 "passed": None if speed is None else bool(speed > 1.0),
             }

@@ -45,6 +45,10 @@ class EvalRow(Record):
     calibration: str | None
     recall: dict[str, float] = field(default_factory=dict)  # label -> recall, in label order
     delta_recall_pp: dict[str, float | None] = field(default_factory=dict)
+    ece: float | None = None  # expected calibration error (15 bins) of the raw outputs
+    card_temperature: float = 1.0  # the temperature the model's card applies at run time
+    temperature: float | None = None  # fitted with --calibrate-on
+    ece_calibrated: float | None = None  # ECE after ``temperature``
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("recall", "delta_recall_pp")}

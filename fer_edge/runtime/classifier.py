@@ -15,6 +15,7 @@ import numpy as np
 
 from fer_edge.errors import FerEdgeError
 from fer_edge.model_card import ModelCard
+from fer_edge.runtime.calibrate import apply_temperature
 from fer_edge.runtime.detector import BBox, CropSpec
 from fer_edge.runtime.interpreter import TfliteModel
 from fer_edge.runtime.model_file import check_classifier, open_classifier, precision_of, to_channels
@@ -83,6 +84,10 @@ class EmotionClassifier:
             card.precision if card is not None and card.precision else precision_of(model.path, model.input.dtype)
         )
         self._batch = int(shape[0])
+        #: the card's calibration temperature, applied to every output (1.0: outputs as the model gives them)
+        self.temperature = float(card.temperature) if card is not None else 1.0
+        if not self.temperature > 0:
+            raise FerEdgeError(f"{ModelCard.path_for(model.path)}: temperature {self.temperature} must be > 0")
 
     @classmethod
     def create(
@@ -122,7 +127,7 @@ class EmotionClassifier:
         self._check(face)
         self._resize(1)
         probs: np.ndarray = self._model.run(to_channels(face[None], self.channels))[0][0]
-        return probs
+        return apply_temperature(probs, self.temperature)
 
     def classify_batch(self, faces_gray: np.ndarray) -> np.ndarray:
         """Probabilities (N, n_labels) for N grayscale faces, run in chunks of ``BATCH``."""
@@ -130,7 +135,7 @@ class EmotionClassifier:
         self._check(faces)
         if len(faces) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
-        if not self._resize(BATCH):  # a model with a fixed batch: one at a time
+        if not self._resize(BATCH):  # a model with a fixed batch: one at a time (classify applies T)
             return np.stack([self.classify(f) for f in faces])
         out = []
         for start in range(0, len(faces), BATCH):
@@ -138,7 +143,7 @@ class EmotionClassifier:
             padded = np.zeros((BATCH, *chunk.shape[1:]), chunk.dtype)
             padded[: len(chunk)] = chunk
             out.append(self._model.run(to_channels(padded, self.channels))[0][: len(chunk)])
-        return np.concatenate(out)
+        return apply_temperature(np.concatenate(out), self.temperature)
 
     def _resize(self, batch: int) -> bool:
         if self._batch == batch:

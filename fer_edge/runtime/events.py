@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from fer_edge.errors import FerEdgeError
+from fer_edge.errors import FerEdgeError, os_error_message
 
 DEFAULT_KEEP = 5
 
@@ -39,6 +39,7 @@ class EventLog:
         max_bytes: int | None = None,
         keep: int = DEFAULT_KEEP,
         force: bool = False,
+        append: bool = False,
     ) -> None:
         self.to_stdout = str(path) == "-"
         self.path = Path(str(path))
@@ -55,18 +56,21 @@ class EventLog:
         if not self.to_stdout:
             if self.path.is_dir():
                 raise FerEdgeError(f"{self.path}: is a folder; give a file for --events (e.g. events.jsonl)")
-            if self.path.exists() and not force:
-                raise FerEdgeError(f"{self.path} already exists: choose another --events file or pass --force")
-            self._open(truncate=True)
+            if self.path.exists() and not (force or append):
+                raise FerEdgeError(
+                    f"{self.path} already exists: choose another --events file, --events-append to go on with it, "
+                    "or --force to replace it"
+                )
+            self._open(truncate=not append)
 
     def _open(self, truncate: bool) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._stream = open(self.path, "w" if truncate else "a", encoding="utf-8", newline="")  # noqa: SIM115
         except OSError as e:
-            raise FerEdgeError(f"{self.path}: cannot write events ({e.strerror}); choose a writable path") from None
-        self._size = 0
-        if self.csv:
+            raise FerEdgeError(os_error_message(e, self.path)) from None
+        self._size = self._stream.tell()
+        if self.csv and self._size == 0:
             self._stream.write(",".join(self.fields) + "\n")
 
     def write(self, records: Sequence[dict[str, Any]]) -> None:

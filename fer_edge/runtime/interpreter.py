@@ -9,17 +9,46 @@ from __future__ import annotations
 
 import importlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fer_edge.errors import FerEdgeError
-from fer_edge.runtime.model_file import TensorSpec
 
 __all__ = ["BACKENDS", "TensorSpec", "TfliteModel", "available_backends"]
 
+
 #: backend name -> (module, attribute path of the Interpreter class)
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output tensor: shape, type, and its quantization (scale 0.0 when none)."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    scale: float
+    zero_point: int
+
+    @property
+    def quantized(self) -> bool:
+        return self.scale != 0.0 and np.issubdtype(self.dtype, np.integer)
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        """Float values -> this tensor's type: scale, zero point and clipping when it is quantized."""
+        if self.quantized:
+            info = np.iinfo(self.dtype)
+            q = np.round(np.asarray(x, np.float32) / self.scale + self.zero_point)
+            return np.clip(q, info.min, info.max).astype(self.dtype)
+        return np.asarray(x).astype(self.dtype, copy=False)
+
+    def dequantize(self, y: np.ndarray) -> np.ndarray:
+        """This tensor's values as float32."""
+        if self.quantized:
+            y = (y.astype(np.float32) - self.zero_point) * self.scale
+        return y.astype(np.float32, copy=False)
+
+
 BACKENDS: dict[str, tuple[str, str]] = {
     "litert": ("ai_edge_litert.interpreter", "Interpreter"),
     "tflite-runtime": ("tflite_runtime.interpreter", "Interpreter"),

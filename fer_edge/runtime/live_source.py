@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_edge.runtime.sources import Frame
+from fer_edge.runtime.frame import Frame
 
 log = logging.getLogger("fer_edge")
 

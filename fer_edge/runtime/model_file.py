@@ -17,18 +17,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fer_edge.errors import FerEdgeError
 from fer_edge.labels import EMOTIONS
 from fer_edge.model_card import ModelCard
-
-if TYPE_CHECKING:
-    from fer_edge.runtime.interpreter import TfliteModel
+from fer_edge.runtime.interpreter import TfliteModel
 
 #: The TFLite precisions, in conversion order (float32 first: the others' size is compared with it).
 PRECISIONS: tuple[str, ...] = ("float32", "float16", "dynamic", "int8")
@@ -37,34 +33,6 @@ FACE_SIZE = (48, 48)
 CHANNELS = (1, 3)
 INPUT_DTYPES = ("float32", "int8", "uint8")
 CONVERT_HINT = "give a 48x48 face classifier made by `fer-edge convert`"
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """One input or output tensor: shape, type, and its quantization (scale 0.0 when none)."""
-
-    shape: tuple[int, ...]
-    dtype: np.dtype
-    scale: float
-    zero_point: int
-
-    @property
-    def quantized(self) -> bool:
-        return self.scale != 0.0 and np.issubdtype(self.dtype, np.integer)
-
-    def quantize(self, x: np.ndarray) -> np.ndarray:
-        """Float values -> this tensor's type: scale, zero point and clipping when it is quantized."""
-        if self.quantized:
-            info = np.iinfo(self.dtype)
-            q = np.round(np.asarray(x, np.float32) / self.scale + self.zero_point)
-            return np.clip(q, info.min, info.max).astype(self.dtype)
-        return np.asarray(x).astype(self.dtype, copy=False)
-
-    def dequantize(self, y: np.ndarray) -> np.ndarray:
-        """This tensor's values as float32."""
-        if self.quantized:
-            y = (y.astype(np.float32) - self.zero_point) * self.scale
-        return y.astype(np.float32, copy=False)
 
 
 def to_channels(gray: np.ndarray, channels: int) -> np.ndarray:
@@ -83,8 +51,6 @@ def precision_of(path: Path, input_dtype: np.dtype | str | None = None) -> str:
     if card is not None and card.precision:
         return card.precision
     if input_dtype is None:
-        from fer_edge.runtime.interpreter import TfliteModel
-
         with TfliteModel(path) as model:
             input_dtype = model.input.dtype
     if np.issubdtype(np.dtype(input_dtype), np.integer):
@@ -129,8 +95,6 @@ def open_classifier(
     path: Path | str, threads: int = 1, backend: str | None = None
 ) -> tuple[TfliteModel, ModelCard | None]:
     """Open a classifier ``.tflite`` with its card, checked against the model contract."""
-    from fer_edge.runtime.interpreter import TfliteModel
-
     path = Path(path)
     model = TfliteModel(path, num_threads=threads, backend=backend)
     try:

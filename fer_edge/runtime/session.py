@@ -15,11 +15,11 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import cv2
 import numpy as np
@@ -38,7 +38,12 @@ from fer_edge.runtime.systemd import SystemdNotifier
 from fer_edge.runtime.timing import FrameTimer, StageMeter
 from fer_edge.runtime.video import VideoSink
 
+if TYPE_CHECKING:
+    from fer_edge.runtime.server import LiveServer
+
 SUMMARY_SCHEMA_VERSION = 1
+POLL_S = 0.5  # longest wait for a frame before the loop checks signals and pings systemd's watchdog
+GONE = "source gone"
 
 
 class SourceFailed(FerEdgeError):
@@ -62,6 +67,14 @@ class CameraOptions:
     events: Path | str | None = None  # per-face records as JSON lines (.csv: CSV; "-": stdout)
     events_max_mb: float | None = None  # rotate the events file at this size
     events_keep: int = 5  # rotated events files kept
+    events_append: bool = False  # go on with an existing events file (a service that restarts)
+    serve: tuple[str, int] | None = None  # (host, port) of the live page; None: no server
+    serve_fps: float = 10.0  # at most this many annotated frames per second to each browser
+    token: str | None = None  # required on every request to the live page when set
+    stall_timeout: float = 5.0  # seconds without a frame after which a live source is reopened
+    max_reconnects: int | None = None  # reopen attempts in a row before a live source counts as gone (None: forever)
+    realtime: bool = False  # deliver a video file at its own frame rate, as a camera would
+    loop: bool = False  # start a video file or folder again at its end
     force: bool = False  # replace existing outputs
 
 
@@ -211,7 +224,12 @@ class CameraSession:
             if out is not None:
                 check_destination(Path(out), options.force)
         settings = CameraSettings(p.camera_width, p.camera_height, p.camera_fps) if p else CameraSettings()
-        self.source = source if source is not None else Source(options.source, settings)
+        self.source = source if source is not None else self._make_source(settings)
+        self._snapshot: dict[str, Any] = {}
+        self._snapshot_lock = threading.Lock()
+        self._started = time.monotonic()
+        self.server: LiveServer | None = None
+        self._notifier = SystemdNotifier()
         self._listeners: list[Callable[[FrameResult], None]] = []
         self._sinks: list[FrameSink] = []
         self.events: EventLog | None = None
@@ -223,6 +241,17 @@ class CameraSession:
         except BaseException:
             self.close()
             raise
+
+    def _make_source(self, settings: CameraSettings) -> Source:
+        o = self.options
+        return Source(
+            o.source,
+            settings,
+            realtime=o.realtime,
+            loop=o.loop,
+            stall_timeout=o.stall_timeout,
+            max_reconnects=o.max_reconnects,
+        )
 
     def _open_outputs(self) -> None:
         opts = self.options
@@ -246,7 +275,29 @@ class CameraSession:
         if opts.events is not None:
             fields = [*BASE_FIELDS, *(f"p_{n}" for n in self.recognizer.labels)]
             max_bytes = int(opts.events_max_mb * 2**20) if opts.events_max_mb else None
-            self.events = EventLog(opts.events, fields, max_bytes=max_bytes, keep=opts.events_keep, force=opts.force)
+            self.events = EventLog(
+                opts.events,
+                fields,
+                max_bytes=max_bytes,
+                keep=opts.events_keep,
+                force=opts.force,
+                append=opts.events_append,
+            )
+        if opts.serve is not None:
+            from fer_edge.runtime.server import LivePageSink, LiveServer
+
+            host, port = opts.serve
+            self.server = LiveServer(
+                host,
+                port,
+                token=opts.token,
+                serve_fps=opts.serve_fps,
+                labels=self.recognizer.labels,
+                snapshot=self.snapshot,
+            )
+            self.server.start()
+            self._sinks.append(LivePageSink(self.server, self.recognizer.labels))
+            self.status(f"live page: {self.server.url}")
 
     # -- extension points
     def add_listener(self, callback: Callable[[FrameResult], None]) -> None:
@@ -274,12 +325,43 @@ class CameraSession:
             "device": self.profile.name if self.profile else None,
             "recorded": str(self.options.record) if self.options.record else None,
             "events": str(self.options.events) if self.options.events is not None else None,
+            "served": self.server.url if self.server is not None else None,
+            "realtime": self.options.realtime,
+            "loop": self.options.loop,
         }
 
-    # -- the loop
-    def frames(self) -> Iterator[Frame]:
-        return iter(self.source)
+    def health_counters(self) -> dict[str, int]:
+        """``dropped_frames``, ``stalls`` and ``reconnects`` of the source so far (thread-safe)."""
+        h = self.source.health() if hasattr(self.source, "health") else None
+        if h is None:
+            return {"dropped_frames": 0, "stalls": 0, "reconnects": 0}
+        return {"dropped_frames": h.dropped_frames, "stalls": h.stalls, "reconnects": h.reconnects}
 
+    def snapshot(self) -> dict[str, Any]:
+        """What the live page's /stats.json and /metrics show: counters, uptime and the last second's
+        per-stage latency. Safe from any thread (a copy, refreshed by the loop about once a second)."""
+        with self._snapshot_lock:
+            snap = dict(self._snapshot)
+        snap.update(self.health_counters())
+        snap["uptime_s"] = round(time.monotonic() - self._started, 3)
+        return snap
+
+    def _refresh_snapshot(self, meter: StageMeter, recent: StageMeter, faces: int) -> None:
+        last = recent.summary()
+        snap = {
+            "frames": meter.frames,
+            "faces": faces,
+            "fps": last["fps"],
+            "budget_ms": last["budget_ms"],
+            "stages_ms": last["stages_ms"],
+            "within_budget": last["within_budget"],
+            "source": self.source.name,
+            "state": self.source.health().state if hasattr(self.source, "health") else None,
+        }
+        with self._snapshot_lock:
+            self._snapshot = snap
+
+    # -- the loop
     def run(self) -> CameraSummary:
         """Run until ``max_frames``, the end of the source, a window's q/Esc, Ctrl-C or SIGTERM; write the summary
         JSON (also when the source failed) and return the summary. Errors are in ``summary.error``."""
@@ -287,6 +369,7 @@ class CameraSession:
         error: FerEdgeError | None = None
         ended = "max frames reached"
         counters = {"event_records": 0}
+        self._faces = 0
         try:
             ended = self._loop(meter, window)
         except FerEdgeError as e:  # e.g. the camera did not open: still write what we have
@@ -295,6 +378,10 @@ class CameraSession:
             self._close_sinks()
         if self.events is not None:
             counters["event_records"] = self.events.lines
+        counters.update(self.health_counters())
+        counters["faces"] = self._faces
+        if error is None and ended.startswith(GONE):
+            error = SourceFailed(f"{self.source.name}: {ended}")
         if error is None and meter.frames == 0 and self.source.kind not in (SourceKind.CAMERA, SourceKind.STREAM):
             reasons = "; ".join(f"{f.source}: {f.reason}" for f in self.source.failures) or "no frames"
             error = SourceFailed(f"{self.source.name}: nothing could be read ({reasons})")
@@ -318,25 +405,32 @@ class CameraSession:
         opts = self.options
         pipeline = self.recognizer.pipeline(stream=True)
         labels = self.recognizer.labels
-        last_print = time.monotonic()
-        frames = self.frames()
+        last_print = last_snapshot = time.monotonic()
+        recent = StageMeter()  # the last second, for the live page's chart
+        faces = 0
         current: str | None = None
-        notifier = SystemdNotifier()
+        notifier = self._notifier
         notifier.ready(f"processing {self.source.name}")
+        timer: FrameTimer | None = None
         with _StopRequest() as stop:
             while opts.max_frames is None or meter.frames < opts.max_frames:
                 notifier.watchdog()
                 if stop.reason is not None:
                     return stop.reason
-                timer = FrameTimer()
+                timer = timer or FrameTimer()  # a wait that timed out goes on counting as this frame's capture
                 with timer.stage("capture"):
-                    frame = next(frames, None)
+                    frame = self.source.read(POLL_S)
+                now = time.monotonic()
+                if opts.print_every_s and now - last_print >= opts.print_every_s:
+                    self.status(window.format_line() + self._health_line())
+                    window.reset()
+                    last_print = now
                 if frame is None:
                     if stop.reason is not None:
                         return stop.reason
-                    return (
-                        "camera stopped delivering frames" if self.source.kind is SourceKind.CAMERA else "end of stream"
-                    )
+                    if not self.source.finished:
+                        continue  # a live source is reconnecting: keep pinging, keep listening for signals
+                    return self._why_finished()
                 if frame.source != current:  # a new file of a folder: fresh tracks
                     current = frame.source
                     if meter.frames:
@@ -353,6 +447,10 @@ class CameraSession:
                             sink.on_frame(frame, result, annotated)
                 meter.add(timer.ms)
                 window.add(timer.ms)
+                recent.add(timer.ms)
+                timer = None
+                faces += len(result.faces)
+                self._faces = faces
                 if self.events is not None and result.faces:
                     self.events.write(face_records(frame, result, labels))
                 for sink in self._sinks:
@@ -362,15 +460,27 @@ class CameraSession:
                     listener(result)
                 if self._window is not None and self._window.quit:
                     return "quit from the window"
-                if opts.print_every_s and time.monotonic() - last_print >= opts.print_every_s:
-                    self.status(window.format_line())
-                    window.reset()
-                    last_print = time.monotonic()
+                if self.server is not None and now - last_snapshot >= 1.0:
+                    self._refresh_snapshot(meter, recent, faces)
+                    recent.reset()
+                    last_snapshot = now
         return "max frames reached"
+
+    def _why_finished(self) -> str:
+        h = self.source.health() if hasattr(self.source, "health") else None
+        if h is not None and h.gone:
+            return f"{GONE}: {h.reason or 'no frames'}"
+        return "camera stopped delivering frames" if self.source.kind is SourceKind.CAMERA else "end of stream"
+
+    def _health_line(self) -> str:
+        if not (self.source.is_live or self.options.realtime):
+            return ""
+        c = self.health_counters()
+        return f" | dropped {c['dropped_frames']} stalls {c['stalls']} reconnects {c['reconnects']}"
 
     # -- lifetime
     def _close_sinks(self) -> None:
-        SystemdNotifier().stopping()
+        self._notifier.stopping()
         self.source.close()
         for sink in self._sinks:
             sink.close()
@@ -380,6 +490,7 @@ class CameraSession:
 
     def close(self) -> None:
         self._close_sinks()
+        self._notifier.close()
         self.recognizer.close()
 
     def __enter__(self) -> CameraSession:

@@ -35,19 +35,19 @@ def face_records(
     label), so a listing of a folder tells "no face" apart from "not processed".
     """
     if empty_record and not result.faces:
-        rec: dict[str, Any] = {
+        empty: dict[str, Any] = {
             "source": frame.source,
             "frame": frame.index,
             "timestamp_s": round(frame.timestamp_s, 4),
             "faces": 0,
         }
-        rec.update({k: None for k in BASE_FIELDS if k not in rec})
-        rec.update({f"p_{name}": None for name in labels})
-        return [rec]
+        empty.update({k: None for k in BASE_FIELDS if k not in empty})
+        empty.update({f"p_{name}": None for name in labels})
+        return [empty]
     out = []
     for face in result.faces:
         b = face.bbox
-        rec: dict[str, Any] = {
+        rec = {
             "source": frame.source,
             "frame": frame.index,
             "timestamp_s": round(frame.timestamp_s, 4),

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from fer_edge.errors import FerEdgeError
+from fer_edge.runtime.frame import Frame
 
 if TYPE_CHECKING:
     from fer_edge.runtime.live_source import Captured, LatestFrameReader, SourceHealth
@@ -32,6 +33,7 @@ STREAM_PREFIXES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp:/
 MAX_CAMERA_MISSES = 30  # consecutive failed reads after which a live camera is reopened
 STILL_FPS = 30.0  # the rate at which --realtime delivers a still image (a camera looking at a photo)
 DEFAULT_VIDEO_FPS = 30.0  # pacing for a video that does not say its frame rate
+IDLE_POLL_S = 0.2  # how often an iteration waiting for a live frame checks for interrupt()
 
 
 class SourceKind(Enum):
@@ -41,17 +43,6 @@ class SourceKind(Enum):
     FOLDER = "folder"
     GLOB = "glob"
     STREAM = "stream"
-
-
-@dataclass(frozen=True, eq=False)
-class Frame:
-    """One BGR frame; ``index`` counts frames within its file or stream, ``timestamp_s`` is its time
-    in the video (or since the camera opened; 0.0 for still images), ``source`` names the file or device."""
-
-    image: np.ndarray
-    index: int
-    timestamp_s: float
-    source: str
 
 
 @dataclass(frozen=True)
@@ -182,6 +173,7 @@ class Source:
         self._sync_done = False
         self._sync_iter: Generator[Frame, None, None] | None = None
         self._sync_closed = False
+        self._interrupted = False
         self._files = self._expand()
 
     @property
@@ -230,14 +222,14 @@ class Source:
     def _once(self) -> Iterator[Frame]:
         for path in self._files:
             if path.suffix.lower() in VIDEO_EXTS:
-                for index, (img, ts) in enumerate(self._video_frames(path)):
-                    yield Frame(img, index, ts, str(path))
+                for index, (video_frame, ts) in enumerate(self._video_frames(path)):
+                    yield Frame(video_frame, index, ts, str(path))
             else:
-                img = read_image(path)
-                if img is None:
+                still = read_image(path)
+                if still is None:
                     self._fail(path, "cannot be read as an image (corrupt or unsupported); skipped")
                     continue
-                yield Frame(img, 0, 0.0, str(path))
+                yield Frame(still, 0, 0.0, str(path))
 
     def _looped(self) -> Iterator[Frame]:
         clock = 0.0
@@ -258,27 +250,40 @@ class Source:
 
         for path in self._files:
             if path.suffix.lower() in VIDEO_EXTS:
-                for img, _ts in self._video_frames(path):
-                    yield Captured(img, str(path), 1.0 / (self.fps or DEFAULT_VIDEO_FPS))
+                for video_frame, _ts in self._video_frames(path):
+                    yield Captured(video_frame, str(path), 1.0 / (self.fps or DEFAULT_VIDEO_FPS))
             else:
-                img = read_image(path)
-                if img is None:
+                still = read_image(path)
+                if still is None:
                     self._fail(path, "cannot be read as an image (corrupt or unsupported); skipped")
                     continue
-                yield Captured(img, str(path), 1.0 / STILL_FPS)
+                yield Captured(still, str(path), 1.0 / STILL_FPS)
 
     def _threaded(self, live: bool) -> Iterator[Frame]:
         reader = self._start_reader(live)
         try:
-            while (frame := reader.read()) is not None:
-                yield frame
+            # Wait in short slices, not forever: a live source may be reconnecting for minutes, and a
+            # stop request (interrupt(), e.g. from a SIGTERM handler that only sets a flag) must end the
+            # iteration without a frame arriving first.
+            while not self._interrupted:
+                frame = reader.read(timeout=IDLE_POLL_S)
+                if frame is not None:
+                    yield frame
+                elif reader.finished:
+                    return
         finally:
             reader.close()
+
+    def interrupt(self) -> None:
+        """End a running iteration of a live or ``realtime`` source within ~0.2 s, even while it waits
+        for a reconnect. Only sets a flag, so it is safe from a signal handler or another thread."""
+        self._interrupted = True
 
     def _start_reader(self, live: bool) -> LatestFrameReader:
         from fer_edge.runtime.live_source import LatestFrameReader
 
         self.close()
+        self._interrupted = False
         if live:
             initial = self._capture_items(self._open_live())  # a source that never opens fails here, as before
             connect = lambda: self._capture_items(self._open_live())  # noqa: E731

@@ -16,7 +16,8 @@ VIDEO_SUFFIXES = (".mp4", ".avi")
 
 
 def _fourcc(path: Path) -> int:
-    return cv2.VideoWriter_fourcc(*("MJPG" if path.suffix.lower() == ".avi" else "mp4v"))
+    code: int = cv2.VideoWriter.fourcc(*("MJPG" if path.suffix.lower() == ".avi" else "mp4v"))
+    return code
 
 
 class VideoSink:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fer_edge.runtime.scenes import face_scene, write_video
+from fer_edge.runtime.scenes import face_scene
+from fer_edge.runtime.video import write_video
 
 if TYPE_CHECKING:
     import keras
@@ -125,3 +126,21 @@ def video_frames(folder: Path, n: int = 120) -> list[np.ndarray]:
 
     clip = write_video(folder / "bench.avi", [face_scene((160 + 3 * i, 240 + (i % 20) - 10)) for i in range(n)])
     return [f.image for f in Source(clip)]
+
+
+def photo_clip(photo: Path, path: Path, frames: int = 30, fps: float = 15.0) -> Path:
+    """A 640x480 clip of a photo's face twice, side by side, drifting a few pixels per frame: a real two-face
+    video from one real portrait (``tests/assets/astronaut.jpg``, whose face is at about (90-250, 20-180))."""
+    import cv2
+
+    image = cv2.imread(str(photo))
+    if image is None:
+        raise FileNotFoundError(photo)
+    face = cv2.resize(image[20:180, 90:250], (180, 180))
+    canvas_frames = []
+    for i in range(frames):
+        canvas = np.full((480, 640, 3), 90, np.uint8)
+        for x0 in (60 + 2 * i, 380 - 2 * i):
+            canvas[140 : 140 + 180, x0 : x0 + 180] = face
+        canvas_frames.append(canvas)
+    return write_video(path, canvas_frames, fps=fps)

@@ -6,7 +6,9 @@ reuses ``pyplot``/``save`` for its summary figures. matplotlib is imported only 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +28,7 @@ def save(fig, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=90, format="png")  # PNG even under a temporary name
     pyplot().close(fig)
     return path
 
@@ -93,4 +95,60 @@ def plot_roc(y_true: np.ndarray, probs: np.ndarray, path: Path, title: str = "")
     ax.set_ylabel("true positive rate")
     ax.legend(fontsize=7, loc="lower right")
     ax.set_title(title or "one-vs-rest ROC", fontsize=10)
+    return save(fig, path)
+
+
+def plot_reliability(panels: Sequence[tuple[str, Any, Any]], path: Path) -> Path:
+    """Reliability diagrams, one panel per (title, bins before, bins after): accuracy per confidence bin
+    against the diagonal, with ECE in the legend. Bins are ``fer_edge.evaluation.calibration.ReliabilityBins``."""
+    plt = pyplot()
+    n = max(1, len(panels))
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 4.0), squeeze=False)
+    for ax, (title, before, after) in zip(axes[0], panels):
+        centers = (before.edges[:-1] + before.edges[1:]) / 2
+        width = before.edges[1] - before.edges[0]
+        ax.plot([0, 1], [0, 1], color="gray", linestyle="--", linewidth=0.8, label="perfect calibration")
+        ax.bar(
+            centers - width / 4,
+            np.nan_to_num(before.accuracy),
+            width / 2,
+            color="#d62728",
+            alpha=0.7,
+            label=f"before: ECE {100 * before.ece:.1f} %",
+        )
+        ax.bar(
+            centers + width / 4,
+            np.nan_to_num(after.accuracy),
+            width / 2,
+            color="#1f77b4",
+            alpha=0.7,
+            label=f"after T: ECE {100 * after.ece:.1f} %",
+        )
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("top-1 confidence (bin)")
+        ax.set_ylabel("accuracy in bin")
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7, loc="upper left")
+        ax.grid(alpha=0.3)
+    return save(fig, path)
+
+
+def plot_coverage(curves: Sequence[tuple[str, dict[str, Any]]], path: Path) -> Path:
+    """Accuracy on the faces kept against the share kept, as the min-confidence threshold rises
+    (one line per (label, ``coverage_curve`` dict)); a few thresholds are marked on each line."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.2, 4.0))
+    for label, c in curves:
+        ax.plot(100 * c["coverage"], 100 * c["accuracy"], label=label)
+        for t, cov, acc in zip(c["threshold"], c["coverage"], c["accuracy"]):
+            if any(abs(t - m) < 1e-9 for m in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)) and cov > 0:
+                ax.plot(100 * cov, 100 * acc, "o", color="black", markersize=3)
+                ax.annotate(f"{t:.1f}", (100 * cov, 100 * acc), textcoords="offset points", xytext=(4, -9), fontsize=7)
+    ax.set_xlabel("faces kept (%)")
+    ax.set_ylabel("accuracy on the faces kept (%)")
+    ax.set_xlim(0, 100)
+    ax.set_title("min-confidence: coverage vs accuracy (dots: thresholds)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
     return save(fig, path)

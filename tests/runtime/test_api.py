@@ -15,25 +15,12 @@ import pytest
 
 import fer_edge
 from fer_edge.runtime.classifier import DEFAULT_MODEL
+from fer_edge.testing.generate import photo_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 PHOTO = ROOT / "tests" / "assets" / "astronaut.jpg"  # NASA portrait of Eileen Collins (public domain), via scikit-image
 
 pytestmark = pytest.mark.skipif(not DEFAULT_MODEL.is_file(), reason="this checkout ships no default model")
-
-
-def two_face_clip(path: Path, frames: int = 30) -> Path:
-    """640x480 clip of the photo's face twice, side by side, drifting a few pixels per frame."""
-    photo = cv2.imread(str(PHOTO))
-    face = cv2.resize(photo[20:180, 90:250], (180, 180))
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (640, 480))
-    for i in range(frames):
-        canvas = np.full((480, 640, 3), 90, np.uint8)
-        for x0 in (60 + 2 * i, 380 - 2 * i):
-            canvas[140 : 140 + 180, x0 : x0 + 180] = face
-        writer.write(canvas)
-    writer.release()
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +31,7 @@ def recognizer():
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    return two_face_clip(tmp_path_factory.mktemp("clip") / "two.avi")
+    return photo_clip(PHOTO, tmp_path_factory.mktemp("clip") / "two.avi")
 
 
 def test_recognize_a_photo_twice_gives_the_same_answer(recognizer):

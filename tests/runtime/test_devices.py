@@ -68,6 +68,24 @@ def test_systemd_unit_runs_the_headless_camera_loop_into_the_journal():
     assert "StandardOutput=journal" in unit and "SupplementaryGroups=video" in unit
 
 
+def test_systemd_unit_flags_parse_and_use_the_watchdog():
+    """Every flag of the unit's ExecStart is one `fer-edge camera` takes, with a valid value; the unit is
+    Type=notify with a watchdog, writes rotated events it appends to across restarts, and serves on loopback."""
+    import shlex
+
+    from fer_edge.cli.camera_cmd import camera
+
+    unit = (ROOT / "devices" / "fer-edge-camera.service").read_text().replace("\\\n", " ")
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    argv = shlex.split(exec_start.split("=", 1)[1])
+    assert argv[1:2] == ["camera"]
+    ctx = camera.make_context("camera", argv[2:])  # raises on an unknown flag or a bad value
+    p = ctx.params
+    assert p["events_append"] and p["events_max_mb"] and p["events"].startswith("/var/lib/fer-edge/")
+    assert p["serve"].startswith("127.0.0.1:") and not p["force"]
+    assert "Type=notify" in unit and "WatchdogSec=" in unit and "Restart=on-failure" in unit
+
+
 def test_what_the_setup_script_imports_exists():
     """The Pi set-up script runs Python snippets against the installed package; their imports must resolve."""
     import importlib

@@ -160,16 +160,6 @@ for (let i = 0; i < d.length; i += 4)
 return n;
 """
 
-# Opaque, clearly coloured pixels in a canvas (the emotion colours; not the grey grid or text).
-COUNT_SATURATED = """
-const c = document.getElementById(arguments[0]);
-const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-let n = 0;
-for (let i = 0; i < d.length; i += 4)
-  if (d[i + 3] > 200 && Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++;
-return n;
-"""
-
 # A checksum of the stream image as drawn now, to see it change.
 STREAM_SUM = """
 const img = document.getElementById('stream');
@@ -185,76 +175,187 @@ return s;
 """
 
 
-def test_live_page_in_headless_chromium(tmp_path):
+def chromium_driver(profile: Path):
+    """A headless Chromium through Debian's chromedriver (given by path: selenium-manager never runs)."""
     chromium, driver_path = _browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    shot = Path(os.environ.get("FER_EDGE_SCREENSHOT") or tmp_path / "live-page.png")
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_page_load_timeout(30)  # a page whose load never ends fails here
+    return driver
 
+
+def check_live_page(driver, tracks: int, frame_size: tuple[int, int] = (640, 480)) -> None:
+    """What a person should see on a loaded live page fed by a running camera: stream frames that change,
+    one card with probability bars per track, the latency chart and the emotion timeline drawn."""
+    # the stream: frames arrive (natural size of the camera) and keep changing
+    size = _wait(
+        driver,
+        "const i = document.getElementById('stream'); "
+        "return i.naturalWidth ? [i.naturalWidth, i.naturalHeight] : null;",
+        "a stream frame",
+    )
+    assert size == list(frame_size)
+    sums = {_wait(driver, STREAM_SUM, "a drawable frame")}
+    end = time.monotonic() + 20
+    while len(sums) < 3 and time.monotonic() < end:
+        time.sleep(0.3)
+        sums.add(driver.execute_script(STREAM_SUM))
+    assert len(sums) >= 3, "the stream image did not change"
+
+    # per-face cards with probability bars, one per track
+    _wait(driver, f"return document.querySelectorAll('.face').length === {tracks}", f"{tracks} face cards")
+    bars = driver.execute_script(
+        "return [...document.querySelectorAll('.face')].map(f => [f.dataset.id, "
+        "f.querySelector('.label').textContent, "
+        "[...f.querySelectorAll('.fill')].map(b => b.getBoundingClientRect().width)])"
+    )
+    for _, label, widths in bars:
+        assert label in EMOTIONS
+        assert len(widths) == len(EMOTIONS) and max(widths) > 20
+
+    # the latency chart: a few polls of /stats.json, then lines in the processing colour and the budget
+    _wait(driver, "return window.ferEdge.statsPolls >= 4 && window.ferEdge.latency.length >= 4", "stats polls")
+    end = time.monotonic() + 20
+    while driver.execute_script(COUNT_COLOUR, "latency", [79, 179, 255]) <= 50:
+        assert time.monotonic() < end, "the processing latency line was never drawn"
+        time.sleep(0.3)
+    assert driver.execute_script(COUNT_COLOUR, "latency", [255, 92, 92]) > 50  # the 33.3 ms budget line
+    # the timeline: segments in the emotions' colours (neutral's is a light grey) for the tracks
+    palette = driver.execute_script("return Object.values(EMOTION_COLOURS)")
+    drawn = sum(
+        driver.execute_script(COUNT_COLOUR, "timeline", [int(c[i : i + 2], 16) for i in (1, 3, 5)]) for c in palette
+    )
+    assert drawn > 200, "the emotion timeline was not drawn"
+
+
+def save_screenshot(driver, default: Path) -> Path:
+    shot = Path(os.environ.get("FER_EDGE_SCREENSHOT") or default)
+    time.sleep(float(os.environ.get("FER_EDGE_SCREENSHOT_WAIT", "1")))  # more history in the charts
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+    return shot
+
+
+def test_live_page_in_headless_chromium(tmp_path):
+    _browser()
     server = LiveServer("127.0.0.1", 0, token=TOKEN, serve_fps=10)
     camera = Camera(server)
     server.snapshot = camera.snapshot
     server.start()
     driver = None
     try:
+        driver = chromium_driver(tmp_path / "profile")
+        # opened before the first frame: the page finishes loading and says it waits
+        driver.get(f"{server.url}?token={TOKEN}")
+        assert driver.execute_script("return document.readyState") == "complete"
+        assert driver.find_element("id", "waiting").is_displayed()
         with camera:
-            driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-            driver.set_page_load_timeout(30)
-            driver.get(f"{server.url}?token={TOKEN}")
-
-            # the stream: frames arrive (natural size of the camera) and keep changing
-            size = _wait(
-                driver,
-                "const i = document.getElementById('stream'); "
-                "return i.naturalWidth ? [i.naturalWidth, i.naturalHeight] : null;",
-                "a stream frame",
-            )
-            assert size == [640, 480]
-            sums = {_wait(driver, STREAM_SUM, "a drawable frame")}
-            end = time.monotonic() + 20
-            while len(sums) < 3 and time.monotonic() < end:
-                time.sleep(0.3)
-                sums.add(driver.execute_script(STREAM_SUM))
-            assert len(sums) >= 3, "the stream image did not change"
-
-            # per-face cards with probability bars for both tracks
-            _wait(driver, "return document.querySelectorAll('.face').length === 2", "two face cards")
-            bars = driver.execute_script(
-                "return [...document.querySelectorAll('.face')].map(f => [f.dataset.id, "
-                "f.querySelector('.label').textContent, "
-                "[...f.querySelectorAll('.fill')].map(b => b.getBoundingClientRect().width)])"
-            )
-            assert [b[0] for b in bars] == ["1", "2"]
-            for _, label, widths in bars:
-                assert label in EMOTIONS
-                assert len(widths) == len(EMOTIONS) and max(widths) > 20
-
-            # the latency chart: a few polls of /stats.json, then lines in the processing colour and the budget
-            _wait(driver, "return window.ferEdge.statsPolls >= 4 && window.ferEdge.latency.length >= 4", "stats polls")
-            end = time.monotonic() + 20
-            while driver.execute_script(COUNT_COLOUR, "latency", [79, 179, 255]) <= 50:
-                assert time.monotonic() < end, "the processing latency line was never drawn"
-                time.sleep(0.3)
-            assert driver.execute_script(COUNT_COLOUR, "latency", [255, 92, 92]) > 50  # the 33.3 ms budget line
-            # the timeline: coloured segments for the tracks
-            assert driver.execute_script(COUNT_SATURATED, "timeline") > 200
+            check_live_page(driver, tracks=2)
+            ids = driver.execute_script("return [...document.querySelectorAll('.face')].map(f => f.dataset.id)")
+            assert ids == ["1", "2"]
             # the header shows the snapshot's counters
             assert driver.find_element("id", "s-reconnects").text == "1"
             assert driver.find_element("id", "s-dropped").text == "3"
-            time.sleep(float(os.environ.get("FER_EDGE_SCREENSHOT_WAIT", "1")))  # more history for the picture
-            shot.parent.mkdir(parents=True, exist_ok=True)
-            assert driver.save_screenshot(str(shot))
-            logs = driver.get_log("browser")
-            errors = [e for e in logs if e.get("level") == "SEVERE"]
+            assert not driver.find_element("id", "waiting").is_displayed()
+            save_screenshot(driver, tmp_path / "live-page.png")
+            # every sub-request carried the token (a 401 would be logged as a failed resource)
+            errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
             assert not errors, errors
     finally:
         if driver is not None:
             driver.quit()
         server.close()
-    assert shot.stat().st_size > 10_000
+
+
+def test_an_open_page_recovers_when_the_server_restarts(tmp_path):
+    """As after systemd restarts the service: the same port goes away and comes back; the open page picks
+    the stream and the events up again without a reload."""
+    _browser()
+    server = LiveServer("127.0.0.1", 0, serve_fps=10)
+    camera = Camera(server)
+    server.snapshot = camera.snapshot
+    server.start()
+    port = server.port
+    driver = chromium_driver(tmp_path / "profile")
+    try:
+        driver.get(server.url)
+        with camera:
+            _wait(driver, "return document.getElementById('stream').naturalWidth > 0", "a first frame")
+        server.close()
+        _wait(driver, "return window.ferEdge.down", "the page noticing the outage")
+        assert driver.find_element("id", "notice").is_displayed()
+
+        server = LiveServer("127.0.0.1", port, serve_fps=10)
+        camera = Camera(server)
+        server.snapshot = camera.snapshot
+        server.start()
+        with camera:
+            _wait(driver, "return window.ferEdge.restarts === 1", "the page reconnecting")
+            _wait(driver, "return document.querySelectorAll('.face').length === 2", "face cards again")
+            events = driver.execute_script("return window.ferEdge.events")
+            check_live_page(driver, tracks=2)  # among others: stream frames change again (no frozen image)
+            assert driver.execute_script("return window.ferEdge.events") > events  # events flow again
+        assert not driver.find_element("id", "notice").is_displayed()
+    finally:
+        driver.quit()
+        server.close()
+
+
+def test_live_page_from_a_running_fer_edge_camera(tmp_path):
+    """The issue's newcomer path: `fer-edge camera --source clip --realtime --loop --serve ... --events ...` in a
+    subprocess, the page opened in Chromium: faces, labels, the latency chart, the timeline."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from fer_edge.runtime.classifier import DEFAULT_MODEL
+    from fer_edge.runtime.video import write_video
+
+    _browser()
+    if not DEFAULT_MODEL.is_file():
+        pytest.skip("this checkout ships no default model")
+    steps = [*range(30), *range(29, -1, -1)]  # there and back: the loop never jumps, so the two tracks go on
+    clip = write_video(
+        tmp_path / "two.avi", [face_scene([(190 + 2 * i, 240), (450 - 2 * i, 240)], s=150) for i in steps], fps=30.0
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "fer_edge.cli.main", "camera", "--source", str(clip), "--realtime", "--loop"]
+    cmd += ["--serve", f"127.0.0.1:{port}", "--events", str(tmp_path / "ev.jsonl"), "--headless", "--print-every", "0"]
+    cmd += ["--summary-json", str(tmp_path / "s.json"), "--token", TOKEN]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    driver = None
+    try:
+        url = f"http://127.0.0.1:{port}/?token={TOKEN}"
+        driver = chromium_driver(tmp_path / "profile")
+        end = time.monotonic() + 60
+        while True:  # the models load first; the page is there once the server listens
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < end, "the live page never came up"
+                time.sleep(0.2)
+        driver.get(url)
+        check_live_page(driver, tracks=2)
+        save_screenshot(driver, tmp_path / "camera-page.png")
+        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        assert not errors, errors
+    finally:
+        if driver is not None:
+            driver.quit()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert (tmp_path / "ev.jsonl").read_text().count("\n") > 0

@@ -5,6 +5,8 @@ generous bounds, never on tight timings."""
 from __future__ import annotations
 
 import itertools
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -278,3 +280,58 @@ def test_reader_and_test_server_import_without_heavy_libraries():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_repeated_outages_leave_no_threads_or_sockets_behind(server):
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+
+    src = Source(server.url, stall_timeout=0.5, backoff_base=0.05)
+    try:
+        assert src.read(timeout=5) is not None
+        threads, fds = threading.active_count(), open_fds()
+        for cycle in range(4):
+            if cycle % 2:
+                server.stall(0.8)
+            else:
+                server.stop()
+                time.sleep(0.3)
+                server.start()
+            assert _wait_until(lambda n=cycle + 1: src.health().reconnects >= n, timeout=6), src.health()
+            src.read(timeout=2)
+        health = src.health()
+        assert health.reconnects == 4 and health.stalls >= 2
+        # abandoned readers finish once their bounded FFmpeg read returns (stall_timeout + 1 s)
+        assert _wait_until(lambda: threading.active_count() <= threads and open_fds() <= fds, timeout=6)
+    finally:
+        src.close()
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs SIGALRM")
+def test_a_signal_handler_that_only_sets_a_flag_ends_an_iteration_waiting_for_a_reconnect(server):
+    src = Source(server.url, stall_timeout=5.0, backoff_base=0.1)  # reconnects forever
+    requested: list[str] = []
+
+    def on_signal(signum: int, _frame: object) -> None:  # like a SIGTERM handler: set a flag, never raise
+        requested.append(signal.Signals(signum).name)
+        src.interrupt()
+
+    previous = signal.signal(signal.SIGALRM, on_signal)
+    guard = threading.Timer(8.0, src.close)  # fail, not hang, if the interrupt is not honoured
+    guard.start()
+    try:
+        count = 0
+        for _frame in src:
+            count += 1
+            if count == 3:
+                server.stop()  # no frame will come again
+                signal.setitimer(signal.ITIMER_REAL, 1.0)
+                started = time.monotonic()
+        assert time.monotonic() - started < 3
+    finally:
+        guard.cancel()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert requested == ["SIGALRM"]
+    health = src.health()
+    assert health.state == "closed" and not health.gone and health.reconnects == 0

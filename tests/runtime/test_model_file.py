@@ -16,8 +16,8 @@ from fer_edge.data import Form, save_dataset  # noqa: E402
 from fer_edge.data.synthetic import make_synthetic  # noqa: E402
 from fer_edge.model_card import ModelCard  # noqa: E402
 from fer_edge.runtime import model_file as mf  # noqa: E402
-from fer_edge.runtime.interpreter import TfliteModel  # noqa: E402
-from fer_edge.runtime.scenes import face_scene, write_video  # noqa: E402
+from fer_edge.runtime.interpreter import TensorSpec, TfliteModel  # noqa: E402
+from fer_edge.testing.generate import face_scene, write_video  # noqa: E402
 
 
 def _tflite(path: Path, size: int, channels: int, outputs: int) -> Path:
@@ -97,11 +97,11 @@ def test_precision_is_card_then_input_type_then_name(files, tmp_path):
 
 
 def test_quantize_and_channels():
-    spec = mf.TensorSpec((1, 2), np.dtype(np.int8), 0.5, -10)
+    spec = TensorSpec((1, 2), np.dtype(np.int8), 0.5, -10)
     q = spec.quantize(np.array([[0.0, 300.0]], np.float32))
     assert q.dtype == np.int8 and q.tolist() == [[-10, 127]]  # 300 / 0.5 - 10 clips at 127
     np.testing.assert_allclose(spec.dequantize(np.array([-10, 0], np.int8)), [0.0, 5.0])
-    plain = mf.TensorSpec((1,), np.dtype(np.float32), 0.0, 0)
+    plain = TensorSpec((1,), np.dtype(np.float32), 0.0, 0)
     assert not plain.quantized and plain.quantize(np.array([3.0])).dtype == np.float32
     gray = np.arange(8, dtype=np.uint8).reshape(2, 2, 2)
     three = mf.to_channels(gray, 3)
