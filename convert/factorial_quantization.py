@@ -120,6 +120,7 @@ def _rebuild(model_path: Path, results: Path, data_root: Path):
 @click.option("--cell", "only", multiple=True, help="Only these cells (e.g. dir-rgb-28709_cnn).")
 @click.option("--latency-runs", type=int, default=200)
 @click.option("--every-seed", is_flag=True, help="Every seed with a local model.keras, not only the best.")
+@click.option("--seed", "seeds", type=int, multiple=True, help="With --every-seed: only these seeds.")
 @click.option("--max-int8-loss-pp", type=float, default=None, help="PASS threshold (default: the evaluator's, 1.0).")
 @click.option("--max-float16-loss-pp", type=float, default=None, help="PASS threshold (default: the evaluator's, 0.1).")
 def main(
@@ -130,6 +131,7 @@ def main(
     only: tuple[str, ...],
     latency_runs: int,
     every_seed: bool,
+    seeds: tuple[int, ...],
     max_int8_loss_pp: float | None,
     max_float16_loss_pp: float | None,
 ) -> None:
@@ -149,6 +151,8 @@ def main(
     summary = []
     for model_path in _cell_models(results, only, every_seed):
         cell = model_path.parent.parent.name
+        if seeds and int(_run_dir(model_path).name.removeprefix("seed")) not in seeds:
+            continue
         card, ds, split, run = _rebuild(model_path, results, data_root)
         metrics = json.loads((run / "metrics.json").read_text())
         train, test = ds.subset(split.train), ds.subset(split.test)
@@ -198,10 +202,26 @@ def main(
         print(json.dumps(summary[-1]), flush=True)
     if not summary:
         raise FerEdgeError(f"{results}/runs: no */best/model.keras yet")
+    commands = [command]
+    if every_seed and (out / "summary.json").exists():  # runs per cell add up in one summary
+        summary, commands = _merge(json.loads((out / "summary.json").read_text()), summary, command, limits)
     write_text(
-        out / "summary.json", json.dumps({"command": command, "limits_pp": limits, "cells": summary}, indent=2) + "\n"
+        out / "summary.json",
+        json.dumps({"command": command, "commands": commands, "limits_pp": limits, "cells": summary}, indent=2) + "\n",
     )
-    write_text(out / "summary.md", _summary_md(summary, command, limits, every_seed))
+    write_text(out / "summary.md", _summary_md(summary, "`; `".join(commands), limits, every_seed))
+
+
+def _merge(previous: dict, new: list[dict], command: str, limits: dict[str, float]) -> tuple[list[dict], list[str]]:
+    """The earlier summary's rows for other (cell, seed) models, then this run's; refuses other thresholds."""
+    if previous.get("limits_pp") != limits:
+        raise FerEdgeError(
+            f"the summary in --out used thresholds {previous.get('limits_pp')}, this run {limits}; use another --out"
+        )
+    done = {(r["cell"], r["seed"]) for r in new}
+    kept = [r for r in previous["cells"] if (r["cell"], r["seed"]) not in done]
+    commands = [c for c in previous.get("commands", [previous.get("command", "")]) if c and c != command]
+    return sorted(kept + new, key=lambda r: (r["cell"], r["seed"])), [*commands, command]
 
 
 def _summary_md(summary: list[dict], command: str, limits: dict[str, float], every_seed: bool) -> str:

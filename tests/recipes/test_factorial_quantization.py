@@ -56,3 +56,15 @@ def test_summary_states_thresholds_and_intervals(recipe):
     assert "int8 loses at most 0.5 pp" in md and "FAIL" in md and "PASS" in md
     half = 4.302653 * 0.2 / np.sqrt(3)
     assert f"-0.40 [{-0.4 - half:+.2f}, {-0.4 + half:+.2f}]" in md
+
+
+def test_every_seed_summaries_add_up_per_model(recipe):
+    from fer_edge.errors import FerEdgeError
+
+    limits = {"int8": 1.0, "float16": 0.1}
+    old = {"command": "a", "limits_pp": limits, "cells": [{"cell": "x", "seed": 1}, {"cell": "y", "seed": 3}]}
+    rows, commands = recipe._merge(old, [{"cell": "y", "seed": 3, "new": True}, {"cell": "y", "seed": 4}], "b", limits)
+    assert [(r["cell"], r["seed"]) for r in rows] == [("x", 1), ("y", 3), ("y", 4)]
+    assert rows[1]["new"] is True and commands == ["a", "b"]
+    with pytest.raises(FerEdgeError, match="thresholds"):
+        recipe._merge(old, [], "c", {"int8": 0.5, "float16": 0.1})
