@@ -160,7 +160,7 @@ def test_repository_experiment_defines_the_papers_cells():
 def test_packaged_experiment_equals_the_repository_copy():
     from fer_edge.training.factorial import default_experiment_path
 
-    repo = Path(__file__).resolve().parents[1] / "train" / "factorial.json"
+    repo = Path(__file__).resolve().parents[2] / "train" / "factorial.json"
     if not repo.exists():
         pytest.skip("no source checkout")
     assert json.loads(default_experiment_path().read_text()) == json.loads(repo.read_text())
