@@ -1,4 +1,10 @@
-"""Accuracy after quantization for the factorial's best-seed models, each on its own held-out test split.
+"""Accuracy after quantization for the factorial's models, each on its own held-out test split.
+
+By default the best seed of each cell; with ``--every-seed``, every seed whose ``model.keras`` is
+on this machine (per-seed models stay out of git, so the committed best model stands for its own
+seed), with the float16/int8 change per cell as a mean and 95 % t interval over seeds and an exact
+McNemar test of int8 against the Keras float model per model. The PASS thresholds are options
+(``--max-int8-loss-pp``, ``--max-float16-loss-pp``) and the reports state the ones used.
 
 The factorial trains on stratified 80/10/10 splits of its data cells (some cells include
 FER-2013's PublicTest/PrivateTest images), so PrivateTest is not held out for every model. This
@@ -10,6 +16,8 @@ summary table over the cells.
 
     python convert/factorial_quantization.py --results train/results --data /work/shared/data/fer2013 \\
         --models runs/convert-factorial --out convert/results/factorial
+    python convert/factorial_quantization.py --results train/results --data /work/shared/data/fer2013 \\
+        --every-seed --cell dir-rgb-28709_cnn ... --models runs/convert-factorial-seeds --out convert/results/factorial/seeds
 """
 
 from __future__ import annotations
@@ -32,9 +40,49 @@ from fer_edge.runtime.model_file import PRECISIONS as ALL_PRECISIONS  # noqa: E4
 PRECISIONS = tuple(p for p in ALL_PRECISIONS if p != "dynamic")  # the study's three
 
 
-def _cell_models(results: Path, only: tuple[str, ...]) -> list[Path]:
-    found = sorted((results / "runs").glob("*/best/model.keras"))
-    return [p for p in found if not only or p.parent.parent.name in only]
+def _cell_models(results: Path, only: tuple[str, ...], every_seed: bool = False) -> list[Path]:
+    """Best-seed models, or every local seed's model (the best copy only for a seed not on this machine)."""
+    best = sorted((results / "runs").glob("*/best/model.keras"))
+    best = [p for p in best if not only or p.parent.parent.name in only]
+    if not every_seed:
+        return best
+    out = []
+    for b in best:
+        seeds = sorted(b.parent.parent.glob("seed*/model.keras"))
+        chosen = json.loads((b.parent / "chosen.json").read_text())["run"]
+        out += seeds + ([b] if not any(s.parent.name == chosen for s in seeds) else [])
+    return out
+
+
+def _run_dir(model_path: Path) -> Path:
+    if model_path.parent.name.startswith("seed"):
+        return model_path.parent
+    chosen = json.loads((model_path.parent / "chosen.json").read_text())
+    return model_path.parent.parent / chosen["run"]
+
+
+def _loss_targets(targets: list[dict], rows: dict[str, dict], name: str, limits: dict[str, float]) -> list[dict]:
+    """Replace the evaluator's accuracy-loss targets by the thresholds of this run (the ones its reports state)."""
+    kept = [t for t in targets if "loses" not in t["target"]]
+    for precision, limit in limits.items():
+        delta = rows.get(precision, {}).get("delta_accuracy_pp")
+        kept.insert(0, {
+            "model": name,
+            "target": f"{precision} loses <= {limit} pp accuracy vs the Keras float model",
+            "value": None if delta is None else f"accuracy change {delta:+.2f} pp",
+            "passed": None if delta is None else bool(-delta <= limit + 1e-9),
+        })  # fmt: skip
+    return kept
+
+
+def _mcnemar(y: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict:
+    """Exact McNemar test of two classifiers' correctness on the same images."""
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    ca, cb = a == y, b == y
+    table = [[int((ca & cb).sum()), int((ca & ~cb).sum())], [int((~ca & cb).sum()), int((~ca & ~cb).sum())]]
+    res = mcnemar(table, exact=True)
+    return {"only_float_right": table[0][1], "only_int8_right": table[1][0], "p": float(res.pvalue)}
 
 
 def _rebuild(model_path: Path, results: Path, data_root: Path):
@@ -48,15 +96,16 @@ def _rebuild(model_path: Path, results: Path, data_root: Path):
     if card is None:
         raise FerEdgeError(f"{model_path}: no model card beside it")
     t = card.training
-    exp = load_experiment(results.parent / "factorial.json" if (results.parent / "factorial.json").exists() else None)
+    from fer_edge.training.factorial import results_experiment_path
+
+    exp = load_experiment(results_experiment_path(results))
     cell = exp.data[t["data"]["cell"]]
     ds = load_cell(cell, data_root, results / ".cache", Path(t["data"]["csv"]) if t["data"].get("csv") else None)
     split = make_split(ds, t["split"]["method"], int(t["split"]["seed"]))
     sizes = [len(split.train), len(split.val), len(split.test)]
     if sizes != list(t["split"]["sizes"]):
         raise FerEdgeError(f"{model_path}: rebuilt split sizes {sizes} differ from the card's {t['split']['sizes']}")
-    chosen = json.loads((model_path.parent / "chosen.json").read_text())
-    run = model_path.parent.parent / chosen["run"]
+    run = _run_dir(model_path)
     recorded = np.load(run / "predictions.npz")["index"]
     if not np.array_equal(np.sort(recorded), np.sort(split.test)):
         raise FerEdgeError(f"{run}: the rebuilt test split is not the run's (predictions.npz index differs)")
@@ -70,15 +119,35 @@ def _rebuild(model_path: Path, results: Path, data_root: Path):
 @click.option("--out", type=click.Path(path_type=Path), default=Path("convert/results/factorial"))
 @click.option("--cell", "only", multiple=True, help="Only these cells (e.g. dir-rgb-28709_cnn).")
 @click.option("--latency-runs", type=int, default=200)
-def main(results: Path, data_root: Path, models_dir: Path, out: Path, only: tuple[str, ...], latency_runs: int) -> None:
+@click.option("--every-seed", is_flag=True, help="Every seed with a local model.keras, not only the best.")
+@click.option("--max-int8-loss-pp", type=float, default=None, help="PASS threshold (default: the evaluator's, 1.0).")
+@click.option("--max-float16-loss-pp", type=float, default=None, help="PASS threshold (default: the evaluator's, 0.1).")
+def main(
+    results: Path,
+    data_root: Path,
+    models_dir: Path,
+    out: Path,
+    only: tuple[str, ...],
+    latency_runs: int,
+    every_seed: bool,
+    max_int8_loss_pp: float | None,
+    max_float16_loss_pp: float | None,
+) -> None:
     from fer_edge.convert import convert_model
     from fer_edge.convert.calibration import as_model_input, stratified_sample
     from fer_edge.data.audit import leakage_mask
     from fer_edge.evaluation import EvalData, evaluate_models, write_report
+    from fer_edge.evaluation.evaluate import MAX_LOSS_PP
+    from fer_edge.evaluation.models import predict_keras, predict_tflite
+    from fer_edge.runtime.model_file import to_channels
 
+    limits = {
+        "int8": MAX_LOSS_PP["int8"] if max_int8_loss_pp is None else max_int8_loss_pp,
+        "float16": MAX_LOSS_PP["float16"] if max_float16_loss_pp is None else max_float16_loss_pp,
+    }
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     summary = []
-    for model_path in _cell_models(results, only):
+    for model_path in _cell_models(results, only, every_seed):
         cell = model_path.parent.parent.name
         card, ds, split, run = _rebuild(model_path, results, data_root)
         metrics = json.loads((run / "metrics.json").read_text())
@@ -86,7 +155,8 @@ def main(results: Path, data_root: Path, models_dir: Path, out: Path, only: tupl
         channels = card.channels
         idx = stratified_sample(train.labels, 500, seed=0)
         calibration = as_model_input(train.images[idx], channels, f"{cell} training split")
-        converted = convert_model(model_path, models_dir / cell, PRECISIONS, calibration=calibration, force=True)
+        tag = f"{cell}/seed{card.training['seed']}" if every_seed else cell
+        converted = convert_model(model_path, models_dir / tag, PRECISIONS, calibration=calibration, force=True)
         for c in converted:
             c.card.notes["calibration"] = (
                 f"500 stratified images of the run's training split ({cell}, seed {card.training['seed']})"
@@ -103,8 +173,13 @@ def main(results: Path, data_root: Path, models_dir: Path, out: Path, only: tupl
             train_source=f"the run's training split ({len(train)} images)",
         )
         ev = evaluate_models([model_path, *(c.path for c in converted)], data, latency_runs=latency_runs)
-        write_report(ev, out / cell, command, force=True)
         rows = {r.precision: r.to_dict() for r in ev.rows}
+        ev.targets = _loss_targets(ev.targets, rows, ev.targets[0]["model"] if ev.targets else cell, limits)
+        write_report(ev, out / tag, command, force=True)
+        int8_path = next(c.path for c in converted if c.precision == "int8")
+        x = to_channels(test.images, channels)
+        float_pred = predict_keras(model_path, x).argmax(1)
+        int8_pred = predict_tflite(int8_path, x)[0].argmax(1)
         summary.append({
             "cell": cell,
             "architecture": card.architecture,
@@ -117,30 +192,61 @@ def main(results: Path, data_root: Path, models_dir: Path, out: Path, only: tupl
             "int8_agreement": rows["int8"]["agreement_with_float"],
             "int8_size_vs_float32": rows["int8"]["size_vs_float32"],
             "int8_speedup_vs_float32": rows["int8"]["speedup_vs_float32"],
+            "mcnemar_int8_vs_keras": _mcnemar(test.labels, float_pred, int8_pred),
             "targets": {t["target"]: t["passed"] for t in ev.targets},
         })  # fmt: skip
         print(json.dumps(summary[-1]), flush=True)
     if not summary:
         raise FerEdgeError(f"{results}/runs: no */best/model.keras yet")
-    write_text(out / "summary.json", json.dumps({"command": command, "cells": summary}, indent=2) + "\n")
+    write_text(
+        out / "summary.json", json.dumps({"command": command, "limits_pp": limits, "cells": summary}, indent=2) + "\n"
+    )
+    write_text(out / "summary.md", _summary_md(summary, command, limits, every_seed))
+
+
+def _summary_md(summary: list[dict], command: str, limits: dict[str, float], every_seed: bool) -> str:
+    from fer_edge.report.stats import t_interval
+
+    mark = {True: "PASS", False: "FAIL", None: "n/a"}
     lines = [
-        "# Factorial best-seed models: accuracy after quantization",
+        f"# Factorial {'models, every local seed' if every_seed else 'best-seed models'}: accuracy after quantization",
         "",
         f"Command: `{command}`",
         "",
-        "Each model on its own test split (see each cell's report.md); Keras accuracy recomputed here and as recorded by the run.",
+        "Each model on its own test split (see each model's report.md); Keras accuracy recomputed here and as recorded "
+        f"by the run. PASS: int8 loses at most {limits['int8']} pp and float16 at most {limits['float16']} pp against "
+        "the Keras float model (the thresholds this run used; the per-model reports state the same). McNemar: exact "
+        "test of int8 against Keras on the same images (images only one of the two gets right).",
         "",
-        "| cell | seed | test images | Keras (recorded) | Keras | float16 Δ pp | int8 | int8 Δ pp | int8 agree | int8 size vs f32 | int8 speed-up |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| cell | seed | test images | Keras (recorded) | Keras | float16 Δ pp | int8 | int8 Δ pp | McNemar p (float only / int8 only right) | int8 PASS | int8 size vs f32 | int8 speed-up |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summary:
+        mc = s["mcnemar_int8_vs_keras"]
+        passed = s["targets"].get(f"int8 loses <= {limits['int8']} pp accuracy vs the Keras float model")
         lines.append(
             f"| {s['cell']} | {s['seed']} | {s['test_images']:,} | {100 * s['keras_accuracy_recorded']:.2f} % | "
             f"{100 * s['keras_accuracy']:.2f} % | {s['float16_delta_pp']:+.2f} | {100 * s['int8_accuracy']:.2f} % | "
-            f"{s['int8_delta_pp']:+.2f} | {100 * s['int8_agreement']:.2f} % | {100 * s['int8_size_vs_float32']:.1f} % | "
-            f"{s['int8_speedup_vs_float32']:.2f}x |"
+            f"{s['int8_delta_pp']:+.2f} | {mc['p']:.3f} ({mc['only_float_right']} / {mc['only_int8_right']}) | "
+            f"{mark[passed]} | {100 * s['int8_size_vs_float32']:.1f} % | {s['int8_speedup_vs_float32']:.2f}x |"
         )
-    write_text(out / "summary.md", "\n".join(lines) + "\n")
+    if every_seed:
+        lines += [
+            "",
+            "Per cell, over the seeds above: mean change [95 % t interval] in accuracy points.",
+            "",
+            "| cell | seeds | float16 Δ pp | int8 Δ pp |",
+            "|---|---|---|---|",
+        ]
+        for cell in dict.fromkeys(s["cell"] for s in summary):
+            rows = [s for s in summary if s["cell"] == cell]
+            cells = []
+            for key in ("float16_delta_pp", "int8_delta_pp"):
+                iv = t_interval([r[key] for r in rows])
+                ci = "" if np.isnan(iv.low) else f" [{iv.low:+.2f}, {iv.high:+.2f}]"
+                cells.append(f"{iv.estimate:+.2f}{ci}")
+            lines.append(f"| {cell} | {len(rows)} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -188,12 +188,14 @@ def factorial_cmd(
 @click.option("--experiment", type=click.Path(path_type=Path), default=None,
               help="Default: RESULTS_DIR/experiment.json, else the packaged paper-1 factorial.")  # fmt: skip
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Report folder (default: RESULTS_DIR).")
-def report_cmd(results_dir: Path, experiment: Path | None, out: Path | None) -> None:
+@click.option("--narrative", type=click.Path(path_type=Path), default=None,
+              help="The study's prose, a Markdown template of {{ sections }} and {{ facts }} (default: RESULTS_DIR/narrative.md).")  # fmt: skip
+def report_cmd(results_dir: Path, experiment: Path | None, out: Path | None, narrative: Path | None) -> None:
     """Tables (mean ± sd beside the paper), two-way ANOVA, per-class AUC and leakage from a factorial's runs."""
     from fer_edge.report.factorial import build_report
     from fer_edge.training.factorial import load_experiment, results_experiment_path
 
     exp = load_experiment(experiment or results_experiment_path(results_dir))
-    written = build_report(results_dir, exp, out or results_dir)
+    written = build_report(results_dir, exp, out or results_dir, narrative)
     for p in written:
         _echo(f"wrote {p}")

@@ -1,13 +1,24 @@
-"""The factorial's report from its run folders: tables, ANOVA, per-class AUC, leakage, timings.
+"""The factorial's report from its run records: tables, intervals, ANOVA, AUC, leakage, timings.
 
-Everything is read from ``RESULTS/runs/<cell>/seed<k>/metrics.json`` (and nothing is typed in
-by hand except the paper's published numbers in ``fer_edge.report.paper``), so the report can
-be rebuilt at any time, also from a partial run: cells without runs are listed as missing.
+Everything is read from ``RESULTS/runs/<cell>/seed<k>/metrics.json`` through the typed
+``RunRecord`` (and nothing is typed in by hand except the paper's published numbers in
+``fer_edge.report.paper``), so the report can be rebuilt at any time, also from a partial run:
+cells without runs are listed as missing. This module computes; it states no conclusions. The
+study's prose is a template beside its results (``RESULTS/narrative.md``, see
+``fer_edge.report.narrative``) filled with the sections and facts computed here.
+
+Statistics (``fer_edge.report.stats``): every cell mean with its 95 % t interval; every effect
+(one factor's difference per architecture and averaged, the architecture gap per level, the
+interaction) as a contrast with its 95 % interval, once with seeds as independent replicates and
+once with seed as a block; the two-way ANOVA beside the seed-blocked one; Holm's adjustment over
+the family of every F test the report prints; the minimum detectable effect at the seeds used.
+Verdicts come from intervals: an effect is "within noise" when its interval contains 0.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +28,14 @@ import pandas as pd
 from fer_edge.atomic import write_text
 from fer_edge.labels import EMOTIONS
 from fer_edge.report.anova import two_way_anova
-from fer_edge.report.paper import PAPER1_TABLE1, PAPER1_TABLE2_AUC, PAPER1_TABLE2_CELL
-from fer_edge.training.factorial import RUNS, Experiment, cell_name
+from fer_edge.report.narrative import load_template, render
+from fer_edge.report.paper import PAPER1_TABLE1, PAPER1_TABLE2_AUC
+from fer_edge.report.stats import Interval, blocked_anova, contrasts, holm, minimum_detectable_effect, t_interval
+from fer_edge.training.factorial import RUNS, Comparison, Experiment, cell_name
+from fer_edge.training.record import METRICS_FILE, RunRecord
 
 METRICS = ("accuracy", "macro_precision", "macro_recall", "macro_f1")
+RESPONSES = ("accuracy", "macro_f1", "accuracy_leakage_free")
 METRIC_LABEL = {
     "accuracy": "accuracy",
     "macro_precision": "macro P",
@@ -28,54 +43,63 @@ METRIC_LABEL = {
     "macro_f1": "macro F1",
     "accuracy_leakage_free": "leakage-free accuracy (test images with a copy in training left out)",
 }
+SOURCES = {"factor": "factor", "arch": "arch", "factor:arch": "interaction"}
+NARRATIVE_FILE = "narrative.md"
+
+
+# ----------------------------------------------------------------------------------------- runs
+def load_records(results_dir: Path) -> list[tuple[Path, RunRecord]]:
+    return [(p, RunRecord.load(p)) for p in sorted((Path(results_dir) / RUNS).glob(f"*/seed*/{METRICS_FILE}"))]
 
 
 def collect_runs(results_dir: Path, exp: Experiment) -> pd.DataFrame:
     """One row per finished run (percent for the four headline metrics, AUC as 0-1)."""
     arch_key = {v: k for k, v in exp.architectures.items()}
     rows: list[dict[str, Any]] = []
-    for path in sorted((Path(results_dir) / RUNS).glob("*/seed*/metrics.json")):
-        m = json.loads(path.read_text())
-        data = m["data"].get("cell") or path.parts[-3].rsplit("_", 1)[0]
-        row: dict[str, Any] = {
-            "cell": m.get("cell") or path.parts[-3],
-            "data": data,
-            "arch": arch_key.get(m["arch"], m["arch"]),
-            "seed": int(m["seed"]),
-            "channels": m["channels"],
-            "images": m["data"].get("images"),
-            "n_test": m["test"]["n"],
-            **{k: 100 * m["test"][k] for k in METRICS},
-            **{f"auc_{e}": m["test"]["roc_auc"].get(e) for e in EMOTIONS},
-            "test_with_copy_in_train": m["leakage"]["test_with_copy_in_train"],
-            "accuracy_leakage_free": 100 * m["leakage"]["test_accuracy_leakage_free"],
-            "macro_f1_leakage_free": 100 * m["test_leakage_free"]["macro_f1"],
-            "accuracy_on_leaked": (
-                100 * m["leakage"]["test_accuracy_on_leaked"]
-                if m["leakage"]["test_accuracy_on_leaked"] is not None
-                else np.nan
-            ),
-            "val_accuracy": 100 * m["val"]["accuracy"],
-            "epochs_run": m["fit"]["epochs_run"],
-            "best_epoch": m["fit"]["best_epoch"],
-            "seconds_per_epoch": m["fit"]["seconds_per_epoch"],
-            "seconds_fit": m["fit"]["seconds"],
-            "seconds_total": m.get("seconds_total", np.nan),
-            "parameters": m.get("parameters"),
-        }
-        rows.append(row)
+    for path, r in load_records(results_dir):
+        leaked_acc = r.accuracy_on_leaked
+        rows.append(
+            {
+                "cell": r.cell or path.parts[-3],
+                "data": r.data.get("cell") or path.parts[-3].rsplit("_", 1)[0],
+                "arch": arch_key.get(r.arch, r.arch),
+                "seed": int(r.seed),
+                "channels": r.channels,
+                "images": r.data.get("images"),
+                "n_test": r.test["n"],
+                **{k: 100 * r.test[k] for k in METRICS},
+                **{f"auc_{e}": r.test["roc_auc"].get(e) for e in EMOTIONS},
+                **{f"recall_{e}": 100 * r.test.get("per_class_recall", {}).get(e, np.nan) for e in EMOTIONS},
+                "test_with_copy_in_train": r.leakage["test_with_copy_in_train"],
+                "accuracy_leakage_free": 100 * r.leakage_free_accuracy,
+                "macro_f1_leakage_free": 100 * r.test_leakage_free["macro_f1"],
+                "accuracy_on_leaked": 100 * leaked_acc if leaked_acc is not None else np.nan,
+                "val_accuracy": 100 * r.val["accuracy"],
+                "epochs_run": r.fit["epochs_run"],
+                "best_epoch": r.fit["best_epoch"],
+                "seconds_per_epoch": r.fit["seconds_per_epoch"],
+                "seconds_fit": r.fit["seconds"],
+                "seconds_total": r.seconds_total if r.seconds_total is not None else np.nan,
+                "parameters": r.parameters,
+                "machine": (r.machine or {}).get("platform", ""),
+                "cpu_count": (r.machine or {}).get("cpu_count", np.nan),
+                "started_utc": (r.wall or {}).get("started_utc", ""),
+                "schema_version": r.schema_version,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def _pm(values: pd.Series, digits: int = 2) -> str:
-    v = values.dropna()
-    if len(v) == 0:
-        return "-"
-    if len(v) == 1:
-        return f"{v.iloc[0]:.{digits}f}"
-    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+def confusion_matrices(results_dir: Path) -> dict[str, list[np.ndarray]]:
+    """Per cell, each seed's confusion matrix (counts; rows = true class)."""
+    out: dict[str, list[np.ndarray]] = {}
+    for path, r in load_records(results_dir):
+        if r.confusion_matrix is not None:
+            out.setdefault(r.cell or path.parts[-3], []).append(np.asarray(r.confusion_matrix, dtype=float))
+    return out
 
 
+# ------------------------------------------------------------------------------------ formatting
 def _md_table(df: pd.DataFrame) -> str:
     cols = list(df.columns)
     lines = ["| " + " | ".join(str(c) for c in cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
@@ -90,8 +114,48 @@ def _fmt_p(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def _pm(values: pd.Series, digits: int = 2) -> str:
+    v = values.dropna()
+    if len(v) == 0:
+        return "-"
+    if len(v) == 1:
+        return f"{v.iloc[0]:.{digits}f}"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+
+
+def _ci(iv: Interval, signed: bool = False, digits: int = 2) -> str:
+    if np.isnan(iv.low):
+        return "n/a"
+    f = f"+.{digits}f" if signed else f".{digits}f"
+    return f"{iv.low:{f}} to {iv.high:{f}}"
+
+
+def effect_verdict(iv: Interval) -> str:
+    """A verdict from an interval, never from a range or a p-value alone."""
+    if np.isnan(iv.estimate):
+        return "no runs"
+    if np.isnan(iv.low):
+        return "untested (one seed)"
+    if iv.excludes_zero:
+        return "positive (95 % CI excludes 0)" if iv.estimate > 0 else "negative (95 % CI excludes 0)"
+    return "within noise (95 % CI includes 0)"
+
+
+def paper_vs_interval(iv: Interval, paper: float) -> str:
+    if np.isnan(paper) or np.isnan(iv.low):
+        return "n/a"
+    if iv.contains(paper):
+        return "inside our 95 % CI"
+    return "outside our 95 % CI (" + ("above" if paper > iv.high else "below") + ")"
+
+
+def _key(text: str) -> str:
+    return text.replace(" ", "_")
+
+
+# ---------------------------------------------------------------------------------------- tables
 def table1(runs: pd.DataFrame, exp: Experiment, data_cells: list[str]) -> pd.DataFrame:
-    """Mean ± sd over seeds per cell, with the paper's value where the cell stands for one of its cells."""
+    """Mean ± sd and 95 % t interval over seeds per cell, with the paper's value where it has one."""
     rows = []
     for d in data_cells:
         for a in exp.architectures:
@@ -100,8 +164,10 @@ def table1(runs: pd.DataFrame, exp: Experiment, data_cells: list[str]) -> pd.Dat
             row: dict[str, Any] = {"cell": cell_name(d, a), "data": d, "arch": a, "seeds": len(sub)}
             for k in METRICS:
                 col = sub[k] if len(sub) else pd.Series(dtype=float)
+                iv = t_interval(col)
                 row[f"{k}_mean"] = col.mean() if len(col) else np.nan
                 row[f"{k}_sd"] = col.std(ddof=1) if len(col) > 1 else np.nan
+                row[f"{k}_ci_low"], row[f"{k}_ci_high"] = iv.low, iv.high
                 row[f"{k}_paper"] = paper[k] if paper else np.nan
             rows.append(row)
     return pd.DataFrame(rows)
@@ -114,140 +180,238 @@ def _table1_md(t1: pd.DataFrame, runs: pd.DataFrame) -> str:
         row = {"cell": f"`{r.cell}`", "seeds": r.seeds}
         for k in METRICS:
             ours = _pm(sub[k]) if len(sub) else "no runs yet"
+            if not np.isnan(r[f"{k}_ci_low"]):
+                ours += f" [{r[f'{k}_ci_low']:.2f}, {r[f'{k}_ci_high']:.2f}]"
             paper = "" if np.isnan(r[f"{k}_paper"]) else f" (paper {r[f'{k}_paper']:.2f})"
             row[METRIC_LABEL[k]] = ours + paper
         out.append(row)
     return _md_table(pd.DataFrame(out))
 
 
-def anova_tables(runs: pd.DataFrame, comparison: Any) -> dict[str, pd.DataFrame]:
-    """Two-way ANOVA (factor x architecture) of accuracy and macro F1 over seeds for one comparison."""
+def _comparison_frame(runs: pd.DataFrame, comparison: Comparison) -> pd.DataFrame:
     level_of = {d: lvl for lvl, d in comparison.levels.items()}
     sub = runs[runs.data.isin(level_of)].copy() if len(runs) else runs
+    if len(sub):
+        sub["factor"] = sub.data.map(level_of)
+        sub["cellkey"] = sub.cell
+    return sub
+
+
+def anova_tables(runs: pd.DataFrame, comparison: Comparison) -> dict[str, pd.DataFrame]:
+    """Two-way ANOVA (factor x architecture) of each response over seeds for one comparison."""
+    sub = _comparison_frame(runs, comparison)
     if len(sub) == 0:
         return {}
-    sub["factor"] = sub.data.map(level_of)
-    responses = ("accuracy", "macro_f1", "accuracy_leakage_free")
-    return {resp: two_way_anova(sub, resp, "factor", "arch") for resp in responses}
+    return {resp: two_way_anova(sub, resp, "factor", "arch") for resp in RESPONSES}
 
 
-def _cell_means(runs: pd.DataFrame, data: str, arch: str, col: str = "accuracy") -> float:
-    sub = runs[(runs.data == data) & (runs.arch == arch)]
-    return float(sub[col].mean()) if len(sub) else float("nan")
+def blocked_anova_tables(runs: pd.DataFrame, comparison: Comparison) -> dict[str, pd.DataFrame]:
+    sub = _comparison_frame(runs, comparison)
+    if len(sub) == 0:
+        return {}
+    return {resp: blocked_anova(sub, resp, "factor", "arch", "seed") for resp in RESPONSES}
 
 
-def _effect_lines(runs: pd.DataFrame, exp: Experiment, comparison: Any, tables: dict[str, pd.DataFrame]) -> list[str]:
+@dataclass
+class EffectRow:
+    key: str  # facts key part: <arch>, mean, arch.<level>, arch.mean, interaction
+    label: str
+    plain: Interval
+    blocked: Interval
+    paper: float = float("nan")
+
+
+def effect_weights(exp: Experiment, comparison: Comparison) -> list[tuple[str, str, dict[str, float], float]]:
+    """(key, label, cell weights, paper value) of every effect of one comparison."""
     (lvl0, d0), (lvl1, d1) = list(comparison.levels.items())[:2]
-    lines = []
-    for a in exp.architectures:
-        m0, m1 = _cell_means(runs, d0, a), _cell_means(runs, d1, a)
-        if np.isnan(m0) or np.isnan(m1):
-            continue
-        text = f"{a}: {lvl1} − {lvl0} = {m1 - m0:+.2f} accuracy points ({m0:.2f} → {m1:.2f})"
-        p0, p1 = (PAPER1_TABLE1.get((exp.data[d].paper, a)) for d in (d0, d1))
-        if p0 and p1:
-            text += f"; paper {p1['accuracy'] - p0['accuracy']:+.2f}"
-        lines.append(f"- {text}")
-    clean = [
-        f"{a} {_cell_means(runs, d1, a, 'accuracy_leakage_free') - _cell_means(runs, d0, a, 'accuracy_leakage_free'):+.2f}"
-        for a in exp.architectures
-        if not np.isnan(_cell_means(runs, d0, a)) and not np.isnan(_cell_means(runs, d1, a))
-    ]
-    if clean:
-        lines.append(f"- on the leakage-free test images: {lvl1} − {lvl0} = " + ", ".join(clean) + " points")
-    acc = tables.get("accuracy")
-    if acc is not None and not np.isnan(acc.loc["factor", "p"]):
-        lines.append(
-            f"- ANOVA on accuracy: {comparison.factor} F = {acc.loc['factor', 'F']:.2f}, p {_fmt_p(acc.loc['factor', 'p'])}; "
-            f"architecture F = {acc.loc['arch', 'F']:.2f}, p {_fmt_p(acc.loc['arch', 'p'])}; "
-            f"interaction F = {acc.loc['factor:arch', 'F']:.2f}, p {_fmt_p(acc.loc['factor:arch', 'p'])}"
+    archs = list(exp.architectures)
+
+    def paper(d: str, a: str) -> float:
+        p = PAPER1_TABLE1.get((exp.data[d].paper, a)) if exp.data[d].paper else None
+        return p["accuracy"] if p else float("nan")
+
+    out: list[tuple[str, str, dict[str, float], float]] = []
+    for a in archs:
+        out.append(
+            (a, f"{lvl1} − {lvl0}, {a}", {cell_name(d1, a): 1, cell_name(d0, a): -1}, paper(d1, a) - paper(d0, a))
         )
-    return lines
+    n = len(archs)
+    mean_w = {**{cell_name(d1, a): 1 / n for a in archs}, **{cell_name(d0, a): -1 / n for a in archs}}
+    out.append(("mean", f"{lvl1} − {lvl0}, mean over architectures", mean_w, float(np.mean([o[3] for o in out]))))
+    if n == 2:
+        a0, a1 = archs
+        for lvl, d in ((lvl0, d0), (lvl1, d1)):
+            out.append(
+                (
+                    f"arch.{_key(lvl)}",
+                    f"{a1} − {a0}, {lvl}",
+                    {cell_name(d, a1): 1, cell_name(d, a0): -1},
+                    paper(d, a1) - paper(d, a0),
+                )
+            )
+        out.append(
+            (
+                "arch.mean",
+                f"{a1} − {a0}, mean over {comparison.factor}",
+                {cell_name(d0, a1): 0.5, cell_name(d1, a1): 0.5, cell_name(d0, a0): -0.5, cell_name(d1, a0): -0.5},
+                float(np.mean([out[-2][3], out[-1][3]])),
+            )
+        )
+        out.append(
+            (
+                "interaction",
+                f"interaction: ({lvl1} − {lvl0}) of {a1} minus that of {a0}",
+                {cell_name(d1, a1): 1, cell_name(d0, a1): -1, cell_name(d1, a0): -1, cell_name(d0, a0): 1},
+                out[1][3] - out[0][3],
+            )
+        )
+    return out
 
 
-def _anova_md(table: pd.DataFrame, factor: str) -> str:
-    t = table.copy()
-    t.index = [i.replace("factor", factor).replace("arch", "architecture") for i in t.index]
+def effects(runs: pd.DataFrame, exp: Experiment, comparison: Comparison, response: str) -> list[EffectRow]:
+    sub = _comparison_frame(runs, comparison)
+    spec = effect_weights(exp, comparison)
+    if not len(sub):
+        return []
+    weights = {k: w for k, _, w, _ in spec}
+    plain = contrasts(sub, response, weights)
+    blocked = contrasts(sub, response, weights, blocked=True)
+    paper_ok = response == "accuracy"
+    return [EffectRow(k, lab, plain[k], blocked[k], p if paper_ok else float("nan")) for k, lab, _, p in spec]
+
+
+# ------------------------------------------------------------------------------ report assembly
+@dataclass
+class Computed:
+    """Everything the report shows: named Markdown sections, facts for the narrative, files written."""
+
+    sections: dict[str, str] = field(default_factory=dict)
+    facts: dict[str, str] = field(default_factory=dict)
+    written: list[Path] = field(default_factory=list)
+
+
+def _anova_md(two: pd.DataFrame, blk: pd.DataFrame, factor: str, holm_p: dict[tuple[str, str], float]) -> str:
     rows = []
-    for name, r in t.iterrows():
+    for src, name in (("factor", factor), ("arch", "architecture"), ("factor:arch", f"{factor}:architecture")):
+        r, b = two.loc[src], blk.loc[src]
         rows.append(
             {
                 "source": name,
                 "SS": f"{r.sum_sq:.3f}" if not np.isnan(r.sum_sq) else "-",
                 "df": f"{r.df:.0f}" if not np.isnan(r.df) else "-",
                 "F": f"{r.F:.2f}" if not np.isnan(r.F) else "",
-                "p": _fmt_p(r.p) if name != "Residual" else "",
+                "p": _fmt_p(r.p),
+                "p Holm": _fmt_p(holm_p.get(("two-way", src), np.nan)),
                 "partial η²": f"{r.partial_eta_sq:.3f}" if not np.isnan(r.partial_eta_sq) else "",
+                "seed-blocked F": f"{b.F:.2f}" if not np.isnan(b.F) else "",
+                "seed-blocked p": _fmt_p(b.p),
+                "seed-blocked p Holm": _fmt_p(holm_p.get(("seed-blocked", src), np.nan)),
             }
         )
+    res, bres = two.loc["Residual"], blk.loc["Residual"]
+    rows.append(
+        {
+            "source": "Residual",
+            "SS": f"{res.sum_sq:.3f}" if not np.isnan(res.sum_sq) else "-",
+            "df": f"{res.df:.0f}" if not np.isnan(res.df) else "-",
+            "F": "",
+            "p": "",
+            "p Holm": "",
+            "partial η²": "",
+            "seed-blocked F": f"seed F {blk.loc['seed'].F:.2f}, residual df {bres.df:.0f}"
+            if not np.isnan(bres.df)
+            else "",
+            "seed-blocked p": f"seed p {_fmt_p(blk.loc['seed'].p)}" if not np.isnan(bres.df) else "",
+            "seed-blocked p Holm": "",
+        }
+    )
     return _md_table(pd.DataFrame(rows))
 
 
-def table2(runs: pd.DataFrame, data: str, arch: str) -> pd.DataFrame:
-    sub = runs[(runs.data == data) & (runs.arch == arch)]
-    rows = []
-    for e in EMOTIONS:
-        col = sub[f"auc_{e}"].astype(float)
-        rows.append(
-            {
-                "class": e,
-                "auc_mean": col.mean(),
-                "auc_sd": col.std(ddof=1) if len(col) > 1 else np.nan,
-                "paper": PAPER1_TABLE2_AUC[e],
-            }
-        )
-    return pd.DataFrame(rows)
+def _effects_md(rows: list[EffectRow], response: str) -> str:
+    out = []
+    for e in rows:
+        row = {
+            "effect (points)": e.label,
+            "estimate": f"{e.plain.estimate:+.2f}" if not np.isnan(e.plain.estimate) else "-",
+            "95 % CI, seeds independent": _ci(e.plain, signed=True),
+            "95 % CI, seed-blocked": _ci(e.blocked, signed=True),
+            "verdict": effect_verdict(e.plain),
+            "seed-blocked verdict": effect_verdict(e.blocked),
+        }
+        if response == "accuracy":
+            row["paper"] = f"{e.paper:+.2f}" if not np.isnan(e.paper) else ""
+            row["paper in our CI"] = paper_vs_interval(e.plain, e.paper).replace(" our 95 % CI", "")
+        out.append(row)
+    return _md_table(pd.DataFrame(out))
 
 
-def leakage_table(runs: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
-    rows = []
-    cells = [c for c in (order or []) if c in set(runs.cell)] + sorted(set(runs.cell) - set(order or []))
-    for cell in cells:
-        sub = runs[runs.cell == cell]
-        rows.append(
-            {
-                "cell": cell,
-                "seeds": len(sub),
-                "test_images": sub.n_test.mean(),
-                "test_with_copy_in_train_mean": sub.test_with_copy_in_train.mean(),
-                "test_with_copy_in_train_min": sub.test_with_copy_in_train.min(),
-                "test_with_copy_in_train_max": sub.test_with_copy_in_train.max(),
-                "accuracy_full_mean": sub.accuracy.mean(),
-                "accuracy_leakage_free_mean": sub.accuracy_leakage_free.mean(),
-                "accuracy_on_leaked_mean": sub.accuracy_on_leaked.mean(),
-                "macro_f1_full_mean": sub.macro_f1.mean(),
-                "macro_f1_leakage_free_mean": sub.macro_f1_leakage_free.mean(),
-            }
-        )
-    return pd.DataFrame(rows)
+def _facts_for_effects(facts: dict[str, str], prefix: str, rows: list[EffectRow]) -> None:
+    for e in rows:
+        k = f"{prefix}.{e.key}"
+        facts[f"{k}.est"] = f"{e.plain.estimate:+.2f}" if not np.isnan(e.plain.estimate) else "n/a"
+        facts[f"{k}.ci"] = _ci(e.plain, signed=True)
+        facts[f"{k}.blocked_ci"] = _ci(e.blocked, signed=True)
+        facts[f"{k}.verdict"] = effect_verdict(e.plain)
+        facts[f"{k}.blocked_verdict"] = effect_verdict(e.blocked)
+        facts[f"{k}.p"] = _fmt_p(e.plain.p)
+        facts[f"{k}.paper"] = f"{e.paper:+.2f}" if not np.isnan(e.paper) else "n/a"
+        facts[f"{k}.paper_vs_ci"] = paper_vs_interval(e.plain, e.paper)
 
 
-def timing_table(runs: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
-    g = runs.groupby("cell", sort=False)
-    cells = [c for c in (order or []) if c in set(runs.cell)] + sorted(set(runs.cell) - set(order or []))
+def _mde(rows: list[EffectRow]) -> tuple[float, float]:
+    by = {e.key: e.plain for e in rows}
+    simple = [minimum_detectable_effect(iv.se, iv.df) for k, iv in by.items() if "." not in k and k != "mean"]
+    main = by.get("mean")
     return (
-        pd.DataFrame(
-            {
-                "seeds": g.size(),
-                "epochs_run_mean": g.epochs_run.mean(),
-                "seconds_per_epoch_mean": g.seconds_per_epoch.mean(),
-                "seconds_per_run_mean": g.seconds_total.mean(),
-                "seconds_per_run_max": g.seconds_total.max(),
-            }
-        )
-        .loc[cells]
-        .reset_index(names="cell")
+        float(np.nanmax(simple)) if simple and not all(np.isnan(simple)) else float("nan"),
+        minimum_detectable_effect(main.se, main.df) if main is not None else float("nan"),
     )
 
 
+def _cell_facts(facts: dict[str, str], runs: pd.DataFrame, exp: Experiment) -> None:
+    for d in exp.data:
+        for a in exp.architectures:
+            c = cell_name(d, a)
+            sub = runs[(runs.data == d) & (runs.arch == a)]
+            facts[f"cell.{c}.seeds"] = str(len(sub))
+            paper = PAPER1_TABLE1.get((exp.data[d].paper, a)) if exp.data[d].paper else None
+            for k in (*METRICS, "accuracy_leakage_free", "macro_f1_leakage_free"):
+                iv = t_interval(sub[k]) if len(sub) else t_interval([])
+                facts[f"cell.{c}.{k}.mean"] = f"{iv.estimate:.2f}" if not np.isnan(iv.estimate) else "n/a"
+                facts[f"cell.{c}.{k}.sd"] = f"{sub[k].std(ddof=1):.2f}" if len(sub) > 1 else "n/a"
+                facts[f"cell.{c}.{k}.ci"] = _ci(iv)
+                p = paper.get(k, np.nan) if paper else np.nan
+                facts[f"cell.{c}.{k}.paper"] = f"{p:.2f}" if not np.isnan(p) else "n/a"
+                facts[f"cell.{c}.{k}.minus_paper"] = (
+                    f"{iv.estimate - p:+.2f}" if not (np.isnan(p) or np.isnan(iv.estimate)) else "n/a"
+                )
+                facts[f"cell.{c}.{k}.paper_vs_ci"] = paper_vs_interval(iv, p)
+            params = sub.parameters.dropna().unique() if len(sub) else []
+            facts[f"cell.{c}.parameters"] = f"{int(params[0]):,}" if len(params) else "n/a"
+
+
+def _flatten(prefix: str, obj: Any, out: dict[str, str]) -> None:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _flatten(f"{prefix}.{k}", v, out)
+    elif isinstance(obj, float):
+        out[prefix] = f"{obj:.2f}" if abs(obj) >= 1 else f"{obj:.4g}"
+    elif isinstance(obj, int) and not isinstance(obj, bool):
+        out[prefix] = f"{obj:,}"
+    else:
+        out[prefix] = str(obj)
+
+
 def plot_summary(runs: pd.DataFrame, t1: pd.DataFrame, path: Path) -> Path:
-    """Mean accuracy per cell with ± sd bars, seeds as dots, the paper's value as a red mark."""
+    """Mean accuracy per cell with its 95 % interval, seeds as dots, the paper's value as a red mark."""
     from fer_edge.training.figures import pyplot, save
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(t1)), 4))
     x = np.arange(len(t1))
-    ax.bar(x, t1.accuracy_mean, yerr=t1.accuracy_sd.fillna(0), color="#8fb3d9", capsize=4, label="ours, mean ± sd")
+    half = ((t1.accuracy_ci_high - t1.accuracy_ci_low) / 2).fillna(0)
+    ax.bar(x, t1.accuracy_mean, yerr=half, color="#8fb3d9", capsize=4, label="ours, mean and 95 % CI")
     for i, r in enumerate(t1.itertuples()):
         vals = runs[(runs.data == r.data) & (runs.arch == r.arch)].accuracy
         ax.plot(np.full(len(vals), i), vals, "k.", ms=4)
@@ -263,17 +427,26 @@ def plot_summary(runs: pd.DataFrame, t1: pd.DataFrame, path: Path) -> Path:
     return save(fig, path)
 
 
-def _best_cell(runs: pd.DataFrame, data_cells: list[str]) -> tuple[str, str] | None:
-    sub = runs[runs.data.isin(data_cells)]
-    if not len(sub):
-        return None
-    means = sub.groupby(["data", "arch"]).accuracy.mean()
-    data, arch = means.idxmax()
-    return str(data), str(arch)
+def plot_mean_confusions(mats: dict[str, list[np.ndarray]], cells: list[str], path: Path) -> Path:
+    """Row-normalised confusion matrix averaged over seeds, one panel per cell."""
+    from fer_edge.training.figures import pyplot, save
 
-
-def _paper_cell(exp: Experiment, fmt: str) -> str | None:
-    return next((d for d, c in exp.data.items() if c.paper == fmt), None)
+    plt = pyplot()
+    cells = [c for c in cells if c in mats]
+    fig, axes = plt.subplots(1, len(cells), figsize=(4.3 * len(cells), 4.2), squeeze=False)
+    for ax, c in zip(axes[0], cells):
+        norm = np.mean([m / np.maximum(m.sum(axis=1, keepdims=True), 1) for m in mats[c]], axis=0)
+        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+        ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(len(EMOTIONS)), EMOTIONS, fontsize=7)
+        for i in range(norm.shape[0]):
+            for j in range(norm.shape[1]):
+                ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                        color="white" if norm[i, j] > 0.5 else "black")  # fmt: skip
+        ax.set_title(f"{c} ({len(mats[c])} seeds)", fontsize=8)
+        ax.set_xlabel("predicted", fontsize=7)
+    axes[0][0].set_ylabel("true (row = fraction of the true class)", fontsize=7)
+    return save(fig, path)
 
 
 def _chain(exp: Experiment, start: str, end: str) -> list[tuple[str, ...]]:
@@ -303,334 +476,434 @@ def _chain(exp: Experiment, start: str, end: str) -> list[tuple[str, ...]]:
     return steps
 
 
-def _account(runs: pd.DataFrame, exp: Experiment, results_dir: Path) -> list[str]:
-    """What reproduced and what did not, stated from the numbers; and the known reasons why."""
-    out = ["## What reproduced, what did not, and why", ""]
-    d_dir, d_csv = _paper_cell(exp, "directory"), _paper_cell(exp, "csv")
-    have = set(runs.data)
-    out.append("**Cell by cell against the paper** (accuracy, %):")
-    out.append("")
-    for d in (d_dir, d_csv):
-        if d is None:
-            continue
-        for a in exp.architectures:
-            sub = runs[(runs.data == d) & (runs.arch == a)].accuracy
-            paper = PAPER1_TABLE1.get((exp.data[d].paper, a))
-            if not len(sub) or not paper:
-                continue
-            p = paper["accuracy"]
-            inside = sub.min() <= p <= sub.max()
-            out.append(
-                f"- `{cell_name(d, a)}`: ours {_pm(sub)} over {len(sub)} seed(s) (range {sub.min():.2f}-{sub.max():.2f}), "
-                f"paper {p:.2f}: {'within' if inside else 'outside'} our range, {sub.mean() - p:+.2f} points."
-            )
-    if d_dir is not None and d_csv is not None and d_dir in have and d_csv in have:
-        out += ["", "**The paper's claims:**", ""]
-        diffs = {a: _cell_means(runs, d_csv, a) - _cell_means(runs, d_dir, a) for a in exp.architectures}
-        faithful = exp.variants.get("faithful")
-        comp = next((c for c in (faithful.comparisons if faithful else []) if c.factor == "format"), None)
-        acc = anova_tables(runs, comp).get("accuracy") if comp else None
-        p_fmt = acc.loc["factor", "p"] if acc is not None else float("nan")
-        p_int = acc.loc["factor:arch", "p"] if acc is not None else float("nan")
-        same_sign = all(v > 0 for v in diffs.values() if not np.isnan(v))
-        verdict = (
-            "not reproduced" if not same_sign else
-            "same direction; one seed per cell allows no test" if np.isnan(p_fmt) else
-            "reproduced (significant)" if p_fmt < 0.05 else "same direction, not significant with these seeds"
-        )  # fmt: skip
-        paper_mean = np.mean(
-            [PAPER1_TABLE1[("csv", a)]["accuracy"] - PAPER1_TABLE1[("directory", a)]["accuracy"] for a in diffs]
-        )
-        ours_mean = float(np.mean(list(diffs.values())))
-        if same_sign and paper_mean > 0 and ours_mean < 0.5 * paper_mean:
-            verdict += (
-                f" in direction, but the gap averages {ours_mean:.2f} points against the paper's {paper_mean:.2f}"
-            )
-        out.append(
-            "- *CSV beats Directory* (paper: "
-            + ", ".join(
-                f"{a} {PAPER1_TABLE1[('csv', a)]['accuracy'] - PAPER1_TABLE1[('directory', a)]['accuracy']:+.2f}"
-                for a in exp.architectures
-                if ("csv", a) in PAPER1_TABLE1
-            )
-            + "; ours: "
-            + ", ".join(f"{a} {v:+.2f}" for a, v in diffs.items())
-            + f", ANOVA p {_fmt_p(p_fmt)}): **{verdict}**."
-        )
-        lf = anova_tables(runs, comp).get("accuracy_leakage_free") if comp else None
-        if lf is not None and not np.isnan(lf.loc["factor", "p"]):
-            lf_diffs = {
-                a: _cell_means(runs, d_csv, a, "accuracy_leakage_free")
-                - _cell_means(runs, d_dir, a, "accuracy_leakage_free")
-                for a in exp.architectures
-            }
-            out.append(
-                "  Counting only test images without a copy in training, the gap is "
-                + ", ".join(f"{a} {v:+.2f}" for a, v in lf_diffs.items())
-                + f" (ANOVA p {_fmt_p(lf.loc['factor', 'p'])}): the CSV cell's random split of all 35,887 images "
-                "leaks more test copies into training than the Directory cell's split of train/ alone."
-                if np.mean(list(lf_diffs.values())) < np.mean(list(diffs.values()))
-                else "  Counting only test images without a copy in training, the gap is "
-                + ", ".join(f"{a} {v:+.2f}" for a, v in lf_diffs.items())
-                + f" (ANOVA p {_fmt_p(lf.loc['factor', 'p'])})."
-            )
-        if "cnn" in exp.architectures and "cnn-lstm" in exp.architectures:
-            gap = {d: _cell_means(runs, d, "cnn-lstm") - _cell_means(runs, d, "cnn") for d in (d_dir, d_csv)}
-            paper_gap = {
-                f: PAPER1_TABLE1[(f, "cnn-lstm")]["accuracy"] - PAPER1_TABLE1[(f, "cnn")]["accuracy"]
-                for f in ("directory", "csv")
-            }
-            p_arch = acc.loc["arch", "p"] if acc is not None else float("nan")
-            if gap[d_csv] > 0 and gap[d_dir] <= 0:
-                arch_verdict = "same pattern"
-            elif gap[d_csv] > 0 and gap[d_csv] > gap[d_dir]:
-                arch_verdict = "partly: the CNN-LSTM is ahead on both formats, not only on CSV; its larger gain on CSV matches the paper"
-            elif gap[d_csv] > 0:
-                arch_verdict = "partly: the CNN-LSTM is ahead on both formats, and not by more on CSV"
-            else:
-                arch_verdict = "not reproduced: the CNN-LSTM is not ahead on CSV"
-            significance = "" if np.isnan(p_int) else (
-                "; the interaction (a different gain per format) is significant" if p_int < 0.05
-                else "; the interaction (a different gain per format) is not significant"
-            )  # fmt: skip
-            out.append(
-                f"- *The hybrid CNN-LSTM helps on CSV and not on Directory* (paper: CNN-LSTM − CNN "
-                f"{paper_gap['csv']:+.2f} on CSV, {paper_gap['directory']:+.2f} on Directory; ours "
-                f"{gap[d_csv]:+.2f} and {gap[d_dir]:+.2f}; architecture p {_fmt_p(p_arch)}, "
-                f"interaction p {_fmt_p(p_int)}): **{arch_verdict}{significance}**."
-            )
-        steps = _chain(exp, d_dir, d_csv)
-        if steps and all(s[1] in have and s[2] in have for s in steps):
-            out += [
-                "",
-                "**Where the faithful Directory → CSV difference comes from** (the controlled cells change one "
-                "thing at a time; the steps add up exactly to the faithful difference, mean accuracy points):",
-                "",
-            ]
-            rows = []
-            for a in exp.architectures:
-                row = {"architecture": a}
-                for factor, frm, to in steps:
-                    row[f"{factor} ({frm} → {to})"] = f"{_cell_means(runs, to, a) - _cell_means(runs, frm, a):+.2f}"
-                row["total (faithful CSV − Directory)"] = (
-                    f"{_cell_means(runs, d_csv, a) - _cell_means(runs, d_dir, a):+.2f}"
-                )
-                rows.append(row)
-            out += [_md_table(pd.DataFrame(rows)), ""]
-    checks_path = Path(results_dir) / "data_checks.json"
-    checks = json.loads(checks_path.read_text()) if checks_path.exists() else {}
-    kd = checks.get("keras_vs_accurate_decode", {})
-    dup = checks.get("exact_duplicates", {})
-    ce = checks.get("csv_equals_directory", {})
-    out += ["", "**Why the faithful cells differ in more than format** (measured on the data, `data_checks.json`):", ""]
-    out.append(
-        "- *Dataset size and test pool*: the paper's Directory cell uses only train/ (28,709 images), its CSV cell "
-        "all 35,887 rows; the CSV cell trains on 25% more images and tests on a split drawn from a different pool."
-    )
-    out.append(
-        "- *Colour mode*: Keras' default `color_mode='rgb'` repeats the gray face into three "
-        + (
-            "identical channels (checked: rgb = gray on every image)"
-            if checks.get("keras_rgb_equals_keras_gray_on_train")
-            else "channels"
-        )
-        + "; no information is added, only the first convolution's weights triple (319,527 vs 319,239 parameters)."
-    )
-    if kd.get("mean_abs_difference") is not None:
-        out.append(
-            f"- *Pixel decoding*: Keras' directory loader decodes JPEG with TensorFlow's fast integer IDCT; on the "
-            f"{kd['images']:,} images it differs from an accurate decode by {kd['mean_abs_difference']:.2f} grey levels "
-            f"on average (max {kd['max_abs_difference']}, {100 * kd['fraction_of_pixels_differing']:.0f}% of pixels)."
-        )
-    if ce:
-        out.append(
-            "- *Our CSV*: no original Kaggle CSV was available, so it was written from the directory's JPEGs "
-            f"(accurate decode); it holds {'exactly the same images and labels' if ce.get('same_image_label_pairs') else 'NOT the same images'} "
-            "as the directory. The paper's CSV held the original pixels, before the JPEG compression of the "
-            "directory version, a difference this reproduction cannot include. Through fer-edge's own readers "
-            "the two formats are therefore pixel-identical and a format effect would be zero by construction; "
-            "the controlled format comparison reads the directory with Keras' loader, so what it can detect is "
-            "TensorFlow's JPEG decoding plus the different row order (the same seed draws a different split)."
-        )
-    if dup:
-        out.append(
-            f"- *Duplicates*: {dup['train_images'] - dup['train_unique']:,} of train/'s {dup['train_images']:,} images repeat "
-            f"another; {dup['all_images'] - dup['all_unique']:,} of all {dup['all_images']:,}. A random split lets copies of "
-            "test images into training (see the leakage section)."
-        )
-    out.append(
-        "- *One run vs seeds*: the paper reports one run per cell; the sd above shows how far a single run can move "
-        "with the split and the initialization alone. Unstated details (batch size, dropout rate, learning rate, "
-        "the exact split) were set to the protocol above."
-    )
-    return out + [""]
+def _paper_cell(exp: Experiment, fmt: str) -> str | None:
+    return next((d for d, c in exp.data.items() if c.paper == fmt), None)
 
 
-def build_report(results_dir: Path, exp: Experiment, out_dir: Path | None = None) -> list[Path]:
-    """Write ``report.md`` and CSV tables (+ summary figure) for every variant of ``exp`` with runs."""
-    results_dir = Path(results_dir)
-    out_dir = Path(out_dir or results_dir)
+def compute(results_dir: Path, exp: Experiment, out_dir: Path) -> Computed:
+    """Compute every table, figure, section and fact of the report; write the CSV tables and figures."""
+    results_dir, out_dir = Path(results_dir), Path(out_dir)
     runs = collect_runs(results_dir, exp)
-    written: list[Path] = []
     if runs.empty:
         from fer_edge.errors import FerEdgeError
 
         raise FerEdgeError(
             f"{results_dir}: no finished runs (runs/<cell>/seed<k>/metrics.json); run `fer-edge train factorial` first"
         )
+    c = Computed()
     runs = runs.sort_values(["data", "arch", "seed"]).reset_index(drop=True)
-    written.append(write_text(out_dir / "runs.csv", runs.to_csv(index=False, float_format="%.4f")))
-    md: list[str] = [
-        f"# Factorial reproduction: {exp.name}",
-        "",
-        "Generated by `fer-edge train report` from the run folders under `runs/`; the experiment is "
-        f"defined in `{Path(exp.source).name}` (protocol: at most {exp.protocol.epochs} epochs, batch "
-        f"{exp.protocol.batch_size}, Adam {exp.protocol.learning_rate:g}, EarlyStopping on {exp.protocol.monitor} "
-        f"patience {exp.protocol.patience} restoring the best weights, ReduceLROnPlateau ×{exp.protocol.lr_factor:g} "
-        f"after {exp.protocol.lr_patience}, augmentation {'on' if exp.protocol.augment else 'off'}; "
-        f"{exp.split} 80/10/10 split drawn anew by each seed). Test metrics in %, mean ± sd over seeds "
-        "(sample sd); the paper reports one run per cell.",
-        "",
-    ]
-    anova_rows = []
-    t1_all = []
+    c.written.append(write_text(out_dir / "runs.csv", runs.to_csv(index=False, float_format="%.4f")))
+    c.facts["family.alpha"] = "0.05"
+    _cell_facts(c.facts, runs, exp)
+    c.sections["section.header"] = "\n".join(
+        [
+            f"# Factorial reproduction: {exp.name}",
+            "",
+            "Generated by `fer-edge train report` from the run records under `runs/`; the experiment is "
+            f"defined in `{Path(exp.source).name}` (protocol: at most {exp.protocol.epochs} epochs, batch "
+            f"{exp.protocol.batch_size}, Adam {exp.protocol.learning_rate:g}, EarlyStopping on {exp.protocol.monitor} "
+            f"patience {exp.protocol.patience} restoring the best weights, ReduceLROnPlateau ×{exp.protocol.lr_factor:g} "
+            f"after {exp.protocol.lr_patience}, augmentation {'on' if exp.protocol.augment else 'off'}; "
+            f"{exp.split} 80/10/10 split drawn anew by each seed). Test metrics in %, mean ± sd over seeds "
+            "(sample sd) and [95 % t interval of the mean]; the paper reports one run per cell.",
+        ]
+    )
+
+    # pass 1: every ANOVA of every comparison, so Holm can adjust over the whole family
+    plan: list[tuple[str, Comparison]] = [(v, comp) for v, var in exp.variants.items() for comp in var.comparisons]
+    two = {(v, comp.factor): anova_tables(runs, comp) for v, comp in plan}
+    blk = {(v, comp.factor): blocked_anova_tables(runs, comp) for v, comp in plan}
+    family: list[tuple[tuple[str, str, str, str, str], float]] = []
+    for (v, f), tables in two.items():
+        for resp, t in tables.items():
+            for src in SOURCES:
+                family.append(((v, f, resp, "two-way", src), float(t.loc[src, "p"])))
+                family.append(((v, f, resp, "seed-blocked", src), float(blk[v, f][resp].loc[src, "p"])))
+    # one Holm family per analysis: every F test (factor, architecture, interaction) of every comparison
+    # and response; the seed-blocked ANOVA re-tests the same hypotheses, so it is its own family
+    adjusted: dict[tuple[str, str, str, str, str], float] = {}
+    for an in ("two-way", "seed-blocked"):
+        fam = [(k, p) for k, p in family if k[3] == an]
+        adjusted.update(zip([k for k, _ in fam], holm([p for _, p in fam])))
+    n_tests = int(sum(not np.isnan(p) for k, p in family if k[3] == "two-way"))
+    c.facts["family.tests"] = str(n_tests)
+
+    anova_rows, effect_rows, t1_all = [], [], []
     for vname, variant in exp.variants.items():
+        lines: list[str] = [f"## Variant `{vname}`", "", variant.about, ""]
         present = [d for d in variant.data if d in set(runs.data)]
         if not present:
-            md += [f"## Variant `{vname}`", "", "No finished runs yet.", ""]
+            c.sections[f"section.variant.{vname}"] = "\n".join([*lines, "No finished runs yet.", ""])
             continue
         t1 = table1(runs, exp, variant.data)
         t1.insert(0, "variant", vname)
         t1_all.append(t1)
-        md += [f"## Variant `{vname}`", "", variant.about, ""]
-        for d in variant.data:
-            md.append(f"- `{d}`: {exp.data[d].about}")
-        md += ["", f"### Table 1 ({vname}): test metrics, mean ± sd over seeds", "", _table1_md(t1, runs), ""]
+        lines += [f"- `{d}`: {exp.data[d].about}" for d in variant.data]
+        lines += ["", f"### Table 1 ({vname}): test metrics, mean ± sd [95 % CI] over seeds", "", _table1_md(t1, runs)]
         fig = plot_summary(runs, t1, out_dir / "figures" / f"accuracy_{vname}.png")
-        written.append(fig)
-        md += [f"![accuracy per cell]({fig.relative_to(out_dir)})", ""]
+        c.written.append(fig)
+        lines += ["", f"![accuracy per cell]({fig.relative_to(out_dir)})", ""]
         for comp in variant.comparisons:
-            tables = anova_tables(runs, comp)
-            md += [f"### {comp.factor} × architecture ({vname})", "", comp.about + ".", ""]
+            tables, btables = two[vname, comp.factor], blk[vname, comp.factor]
+            lines += [f"### {comp.factor} × architecture ({vname})", "", comp.about + ".", ""]
             if not tables:
-                md += ["No runs for this comparison yet.", ""]
+                lines += ["No runs for this comparison yet.", ""]
                 continue
-            md += _effect_lines(runs, exp, comp, tables) + [""]
-            for resp, table in tables.items():
-                md += [
-                    f"Two-way ANOVA on {METRIC_LABEL[resp]} (seeds as replicates):",
+            fk = f"{vname}.{_key(comp.factor)}"
+            for resp in RESPONSES:
+                rows = effects(runs, exp, comp, resp)
+                _facts_for_effects(c.facts, f"effect.{fk}.{resp}", rows)
+                mde_simple, mde_main = _mde(rows)
+                c.facts[f"mde.{fk}.{resp}.simple"] = f"{mde_simple:.2f}"
+                c.facts[f"mde.{fk}.{resp}.main"] = f"{mde_main:.2f}"
+                holm_p = {
+                    (an, src): adjusted[vname, comp.factor, resp, an, src]
+                    for an in ("two-way", "seed-blocked")
+                    for src in SOURCES
+                }
+                for src, name in SOURCES.items():
+                    c.facts[f"anova.{fk}.{resp}.{name}.F"] = f"{tables[resp].loc[src, 'F']:.2f}"
+                    c.facts[f"anova.{fk}.{resp}.{name}.p"] = _fmt_p(tables[resp].loc[src, "p"])
+                    c.facts[f"anova.{fk}.{resp}.{name}.p_holm"] = _fmt_p(holm_p["two-way", src])
+                    c.facts[f"anova.{fk}.{resp}.{name}.blocked_p"] = _fmt_p(btables[resp].loc[src, "p"])
+                    c.facts[f"anova.{fk}.{resp}.{name}.blocked_p_holm"] = _fmt_p(holm_p["seed-blocked", src])
+                lines += [
+                    f"**{METRIC_LABEL[resp]}**: effects with 95 % intervals (cell-means contrasts; seeds independent, "
+                    "and seed as a block):",
                     "",
-                    _anova_md(table, comp.factor),
+                    _effects_md(rows, resp),
+                    "",
+                    f"Minimum detectable effect (80 % power, two-sided α = 0.05, seeds independent): "
+                    f"{mde_simple:.2f} points for one architecture's {comp.factor} effect, {mde_main:.2f} for the mean "
+                    "over architectures.",
+                    "",
+                    f"Two-way ANOVA (seeds as replicates) and randomized-block ANOVA (seed as a block) on "
+                    f"{METRIC_LABEL[resp]}; "
+                    f"p Holm: adjusted over the {n_tests} F tests of the same analysis in this report:",
+                    "",
+                    _anova_md(tables[resp], btables[resp], comp.factor, holm_p),
                     "",
                 ]
-                t = table.reset_index(names="source")
-                t.insert(0, "response", resp)
-                t.insert(0, "factor", comp.factor)
-                t.insert(0, "variant", vname)
-                anova_rows.append(t)
+                for an, tab in (("two-way", tables[resp]), ("seed-blocked", btables[resp])):
+                    t = tab.reset_index(names="source")
+                    t["p_holm"] = [adjusted.get((vname, comp.factor, resp, an, s), np.nan) for s in t.source]
+                    t.insert(0, "analysis", an)
+                    t.insert(0, "response", resp)
+                    t.insert(0, "factor", comp.factor)
+                    t.insert(0, "variant", vname)
+                    anova_rows.append(t)
+                for e in rows:
+                    effect_rows.append(
+                        {
+                            "variant": vname,
+                            "factor": comp.factor,
+                            "response": resp,
+                            "effect": e.label,
+                            "estimate": e.plain.estimate,
+                            "ci_low": e.plain.low,
+                            "ci_high": e.plain.high,
+                            "df": e.plain.df,
+                            "p": e.plain.p,
+                            "blocked_ci_low": e.blocked.low,
+                            "blocked_ci_high": e.blocked.high,
+                            "blocked_p": e.blocked.p,
+                            "paper": e.paper,
+                        }
+                    )
+        c.sections[f"section.variant.{vname}"] = "\n".join(lines)
     if t1_all:
-        written.append(write_text(out_dir / "table1.csv", pd.concat(t1_all).to_csv(index=False, float_format="%.4f")))
+        c.written.append(write_text(out_dir / "table1.csv", pd.concat(t1_all).to_csv(index=False, float_format="%.4f")))
     if anova_rows:
-        written.append(
+        c.written.append(
             write_text(out_dir / "anova.csv", pd.concat(anova_rows).to_csv(index=False, float_format="%.6g"))
         )
-
-    # Table 2: per-class AUC of the best faithful cell, and of the paper's Table-2 cell if different.
-    faithful = exp.variants.get("faithful")
-    best = _best_cell(runs, faithful.data if faithful else list(exp.data))
-    paper_data = _paper_cell(exp, PAPER1_TABLE2_CELL[0])
-    paper_cell = (paper_data, PAPER1_TABLE2_CELL[1]) if paper_data is not None else None
-    shown = [c for c in dict.fromkeys([best, paper_cell]) if c and c[0] in set(runs.data)]
-    t2_all = []
-    if shown:
-        md += ["## Table 2: per-class one-vs-rest ROC-AUC", ""]
-        for d, a in shown:
-            if not len(runs[(runs.data == d) & (runs.arch == a)]):
-                continue
-            t2 = table2(runs, d, a)
-            t2.insert(0, "cell", cell_name(d, a))
-            t2_all.append(t2)
-            why = "best cell by mean test accuracy" if (d, a) == best else "the paper's Table-2 cell"
-            if (d, a) == best and d == paper_data and a == PAPER1_TABLE2_CELL[1]:
-                why += ", also the paper's Table-2 cell"
-            md += [f"`{cell_name(d, a)}` ({why}); paper: CSV + CNN-LSTM.", ""]
-            rows = [
-                {
-                    "class": r["class"],
-                    "ours": f"{r.auc_mean:.4f}" + (f" ± {r.auc_sd:.4f}" if not np.isnan(r.auc_sd) else ""),
-                    "paper": f"{r.paper:.4f}",
-                    "ours − paper": f"{r.auc_mean - r.paper:+.4f}",
-                }
-                for _, r in t2.iterrows()
-            ]
-            md += [_md_table(pd.DataFrame(rows)), ""]
-        written.append(
-            write_text(out_dir / "table2_auc.csv", pd.concat(t2_all).to_csv(index=False, float_format="%.4f"))
+    if effect_rows:
+        c.written.append(
+            write_text(out_dir / "effects.csv", pd.DataFrame(effect_rows).to_csv(index=False, float_format="%.4f"))
         )
 
-    md += _account(runs, exp, results_dir)
+    _table2_section(c, runs, exp, out_dir, results_dir)
+    _decomposition_section(c, runs, exp)
+    _leakage_section(c, runs, exp, out_dir)
+    _timing_section(c, runs, exp, out_dir)
+    checks_path = results_dir / "data_checks.json"
+    if checks_path.exists():
+        _flatten("checks", json.loads(checks_path.read_text()), c.facts)
+    return c
+
+
+def table2(runs: pd.DataFrame, data: str, arch: str) -> pd.DataFrame:
+    sub = runs[(runs.data == data) & (runs.arch == arch)]
+    rows = []
+    for e in EMOTIONS:
+        iv = t_interval(sub[f"auc_{e}"].astype(float))
+        rows.append(
+            {
+                "class": e,
+                "auc_mean": iv.estimate,
+                "auc_sd": sub[f"auc_{e}"].astype(float).std(ddof=1) if len(sub) > 1 else np.nan,
+                "auc_ci_low": iv.low,
+                "auc_ci_high": iv.high,
+                "recall_mean": sub[f"recall_{e}"].mean(),
+                "paper": PAPER1_TABLE2_AUC[e],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _table2_section(c: Computed, runs: pd.DataFrame, exp: Experiment, out_dir: Path, results_dir: Path) -> None:
+    """Per-class AUC (and recall) of every faithful cell beside the paper's Table 2; mean confusion matrices."""
+    faithful = exp.variants.get("faithful")
+    cells = [(d, a) for d in (faithful.data if faithful else list(exp.data)) for a in exp.architectures]
+    cells = [(d, a) for d, a in cells if len(runs[(runs.data == d) & (runs.arch == a)])]
+    if not cells:
+        return
+    t2_all = []
+    for d, a in cells:
+        t2 = table2(runs, d, a)
+        t2.insert(0, "cell", cell_name(d, a))
+        t2_all.append(t2)
+        for r in t2.itertuples():
+            iv = Interval(r.auc_mean, r.auc_ci_low, r.auc_ci_high)
+            c.facts[f"auc.{cell_name(d, a)}.{r._2}.mean"] = f"{r.auc_mean:.4f}"
+            c.facts[f"auc.{cell_name(d, a)}.{r._2}.paper_vs_ci"] = paper_vs_interval(iv, r.paper)
+    c.written.append(write_text(out_dir / "table2_auc.csv", pd.concat(t2_all).to_csv(index=False, float_format="%.4f")))
+    rows = []
+    for e in EMOTIONS:
+        row: dict[str, Any] = {"class": e, "paper (CSV + CNN-LSTM)": f"{PAPER1_TABLE2_AUC[e]:.4f}"}
+        for t2 in t2_all:
+            r = t2.set_index("class").loc[e]
+            ci = "" if np.isnan(r.auc_ci_low) else f" [{r.auc_ci_low:.3f}, {r.auc_ci_high:.3f}]"
+            row[f"`{t2.cell.iloc[0]}`"] = f"{r.auc_mean:.4f}{ci}"
+        rows.append(row)
+    recall = []
+    for e in EMOTIONS:
+        row = {"class": e}
+        for t2 in t2_all:
+            row[f"`{t2.cell.iloc[0]}`"] = f"{t2.set_index('class').loc[e].recall_mean:.1f}"
+        recall.append(row)
+    mats = confusion_matrices(results_dir)
+    with_cm = [cell_name(d, a) for d, a in cells if cell_name(d, a) in mats]
+    fig = plot_mean_confusions(mats, with_cm, out_dir / "figures" / "confusion_faithful.png") if with_cm else None
+    if fig:
+        c.written.append(fig)
+    c.sections["section.table2"] = "\n".join(
+        [
+            "## Table 2: per-class one-vs-rest ROC-AUC, every faithful cell",
+            "",
+            "Mean over seeds [95 % t interval]; the paper reports Table 2 for its CSV + CNN-LSTM cell only.",
+            "",
+            _md_table(pd.DataFrame(rows)),
+            "",
+            "Per-class recall (%), mean over seeds:",
+            "",
+            _md_table(pd.DataFrame(recall)),
+            "",
+            *(
+                [
+                    "Mean confusion matrix per cell (each seed's matrix row-normalised, then averaged):",
+                    "",
+                    f"![mean confusion matrices]({fig.relative_to(out_dir)})",
+                    "",
+                ]
+                if fig
+                else []
+            ),
+        ]
+    )
+    for d, a in cells:
+        cm = mats.get(cell_name(d, a))
+        if cm:
+            norm = np.mean([m / np.maximum(m.sum(axis=1, keepdims=True), 1) for m in cm], axis=0)
+            for i, e in enumerate(EMOTIONS):
+                c.facts[f"confusion.{cell_name(d, a)}.{e}.recall"] = f"{100 * norm[i, i]:.1f}"
+
+
+def _decomposition_section(c: Computed, runs: pd.DataFrame, exp: Experiment) -> None:
+    d_dir, d_csv = _paper_cell(exp, "directory"), _paper_cell(exp, "csv")
+    if not d_dir or not d_csv:
+        return
+    steps = _chain(exp, d_dir, d_csv)
+    have = set(runs.data)
+    if not steps or not all(s[1] in have and s[2] in have for s in steps):
+        return
+    lines = []
+    for resp in ("accuracy", "accuracy_leakage_free"):
+        rows = []
+        for a in exp.architectures:
+            row = {"architecture": a}
+            for factor, frm, to in [*steps, ("total (faithful CSV − Directory)", d_dir, d_csv)]:
+                sub = runs[runs.data.isin([frm, to]) & (runs.arch == a)].copy()
+                sub["cellkey"] = sub.cell
+                iv = contrasts(sub, resp, {"d": {cell_name(to, a): 1, cell_name(frm, a): -1}})["d"]
+                label = factor if factor.startswith("total") else f"{factor} ({frm} → {to})"
+                row[label] = f"{iv.estimate:+.2f} [{_ci(iv, signed=True)}]"
+                c.facts[f"step.{resp}.{a}.{_key(factor.split(' (')[0])}.est"] = f"{iv.estimate:+.2f}"
+                c.facts[f"step.{resp}.{a}.{_key(factor.split(' (')[0])}.verdict"] = effect_verdict(iv)
+            rows.append(row)
+        lines += [
+            f"{METRIC_LABEL[resp].capitalize()}, mean difference [95 % CI] per step:",
+            "",
+            _md_table(pd.DataFrame(rows)),
+            "",
+        ]
+    head = [
+        "## From the faithful Directory cell to the CSV cell, one controlled step at a time",
+        "",
+        "Each step changes one thing (differences of cell means, 95 % interval pooled over the step's two cells). "
+        "The steps add up to the total by construction (every intermediate cell is added and subtracted once), and "
+        "their sizes depend on the order of the steps; this is one order of several.",
+        "",
+    ]
+    c.sections["section.decomposition"] = "\n".join(head + lines)
+
+
+def leakage_table(runs: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
+    rows = []
+    cells = [c for c in (order or []) if c in set(runs.cell)] + sorted(set(runs.cell) - set(order or []))
+    for cell in cells:
+        sub = runs[runs.cell == cell]
+        diff = t_interval(sub.accuracy - sub.accuracy_leakage_free)
+        rows.append(
+            {
+                "cell": cell,
+                "seeds": len(sub),
+                "test_images": sub.n_test.mean(),
+                "test_with_copy_in_train_mean": sub.test_with_copy_in_train.mean(),
+                "test_with_copy_in_train_min": sub.test_with_copy_in_train.min(),
+                "test_with_copy_in_train_max": sub.test_with_copy_in_train.max(),
+                "accuracy_full_mean": sub.accuracy.mean(),
+                "accuracy_leakage_free_mean": sub.accuracy_leakage_free.mean(),
+                "difference_ci_low": diff.low,
+                "difference_ci_high": diff.high,
+                "accuracy_on_leaked_mean": sub.accuracy_on_leaked.mean(),
+                "macro_f1_full_mean": sub.macro_f1.mean(),
+                "macro_f1_leakage_free_mean": sub.macro_f1_leakage_free.mean(),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _leakage_section(c: Computed, runs: pd.DataFrame, exp: Experiment, out_dir: Path) -> None:
     order = [cell_name(d, a) for d, a in exp.cells(list(exp.variants))]
     lk = leakage_table(runs, order)
-    written.append(write_text(out_dir / "leakage.csv", lk.to_csv(index=False, float_format="%.4f")))
-    md += [
-        "## Data leakage: test images with an exact copy in training",
-        "",
-        "FER-2013 holds exact pixel copies; a random split of the pooled images lets copies of test images "
-        "into the training split. Counted here per run by exact pixel equality of each test image against the "
-        "training split of the same run (exact copies only; near-duplicates are not counted), with "
-        "accuracy on the full test split and on its leakage-free part (test images without a copy in "
-        "training). **The paper did not measure this.**",
-        "",
-        _md_table(
-            pd.DataFrame(
-                [
-                    {
-                        "cell": f"`{r.cell}`",
-                        "test images": f"{r.test_images:.0f}",
-                        "with a copy in train (mean, min-max)": f"{r.test_with_copy_in_train_mean:.1f} "
-                        f"({r.test_with_copy_in_train_min:.0f}-{r.test_with_copy_in_train_max:.0f}), "
-                        f"{100 * r.test_with_copy_in_train_mean / r.test_images:.1f}%",
-                        "accuracy full": f"{r.accuracy_full_mean:.2f}",
-                        "accuracy leakage-free": f"{r.accuracy_leakage_free_mean:.2f}",
-                        "difference": f"{r.accuracy_full_mean - r.accuracy_leakage_free_mean:+.2f}",
-                        "accuracy on the leaked images": "-"
-                        if np.isnan(r.accuracy_on_leaked_mean)
-                        else f"{r.accuracy_on_leaked_mean:.1f}",
-                    }
-                    for r in lk.itertuples()
-                ]
-            )
-        ),
-        "",
+    c.written.append(write_text(out_dir / "leakage.csv", lk.to_csv(index=False, float_format="%.4f")))
+    rows = [
+        {
+            "cell": f"`{r.cell}`",
+            "test images": f"{r.test_images:.0f}",
+            "with a copy in train (mean, min-max)": f"{r.test_with_copy_in_train_mean:.1f} "
+            f"({r.test_with_copy_in_train_min:.0f}-{r.test_with_copy_in_train_max:.0f}), "
+            f"{100 * r.test_with_copy_in_train_mean / r.test_images:.1f}%",
+            "accuracy full": f"{r.accuracy_full_mean:.2f}",
+            "accuracy leakage-free": f"{r.accuracy_leakage_free_mean:.2f}",
+            "difference [95 % CI]": f"{r.accuracy_full_mean - r.accuracy_leakage_free_mean:+.2f}"
+            + ("" if np.isnan(r.difference_ci_low) else f" [{r.difference_ci_low:+.2f}, {r.difference_ci_high:+.2f}]"),
+            "accuracy on the leaked images": "-"
+            if np.isnan(r.accuracy_on_leaked_mean)
+            else f"{r.accuracy_on_leaked_mean:.1f}",
+        }
+        for r in lk.itertuples()
     ]
+    for r in lk.itertuples():
+        c.facts[f"leakage.{r.cell}.copies_mean"] = f"{r.test_with_copy_in_train_mean:.1f}"
+        c.facts[f"leakage.{r.cell}.difference"] = f"{r.accuracy_full_mean - r.accuracy_leakage_free_mean:+.2f}"
+    c.sections["section.leakage"] = "\n".join(
+        [
+            "## Data leakage: test images with an exact copy in training",
+            "",
+            "Counted per run by exact pixel equality of each test image against the training split of the same run "
+            "(exact copies only; near-duplicates are not counted), with accuracy on the full test split and on its "
+            "leakage-free part (test images without a copy in training).",
+            "",
+            _md_table(pd.DataFrame(rows)),
+            "",
+        ]
+    )
 
+
+def timing_table(runs: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
+    g = runs.groupby("cell", sort=False)
+    cells = [c for c in (order or []) if c in set(runs.cell)] + sorted(set(runs.cell) - set(order or []))
+    return (
+        pd.DataFrame(
+            {
+                "seeds": g.size(),
+                "epochs_run_mean": g.epochs_run.mean(),
+                "seconds_per_epoch_mean": g.seconds_per_epoch.mean(),
+                "seconds_per_run_mean": g.seconds_total.mean(),
+                "seconds_per_run_max": g.seconds_total.max(),
+                "runs_with_machine_record": g.machine.apply(lambda s: int((s != "").sum())),
+            }
+        )
+        .loc[cells]
+        .reset_index(names="cell")
+    )
+
+
+def _timing_section(c: Computed, runs: pd.DataFrame, exp: Experiment, out_dir: Path) -> None:
+    order = [cell_name(d, a) for d, a in exp.cells(list(exp.variants))]
     tt = timing_table(runs, order)
-    written.append(write_text(out_dir / "timings.csv", tt.to_csv(index=False, float_format="%.2f")))
-    md += [
-        "## Timings (as measured on the machine that ran it)",
-        "",
-        "Seconds per epoch (training + validation) and per run (loading excluded; fit, scoring, "
-        "figures and saving included), mean over seeds.",
-        "",
-        _md_table(
-            pd.DataFrame(
-                [
-                    {
-                        "cell": f"`{r.cell}`",
-                        "seeds": r.seeds,
-                        "epochs (mean)": f"{r.epochs_run_mean:.1f}",
-                        "s/epoch": f"{r.seconds_per_epoch_mean:.1f}",
-                        "s/run (mean)": f"{r.seconds_per_run_mean:.0f}",
-                        "s/run (max)": f"{r.seconds_per_run_max:.0f}",
-                    }
-                    for r in tt.itertuples()
-                ]
-            )
-        ),
-        "",
+    c.written.append(write_text(out_dir / "timings.csv", tt.to_csv(index=False, float_format="%.2f")))
+    rows = [
+        {
+            "cell": f"`{r.cell}`",
+            "seeds": r.seeds,
+            "epochs (mean)": f"{r.epochs_run_mean:.1f}",
+            "s/epoch": f"{r.seconds_per_epoch_mean:.1f}",
+            "s/run (mean)": f"{r.seconds_per_run_mean:.0f}",
+            "s/run (max)": f"{r.seconds_per_run_max:.0f}",
+            "runs with a machine record": r.runs_with_machine_record,
+        }
+        for r in tt.itertuples()
     ]
-    notes = Path(results_dir) / "DISCUSSION.md"
-    if notes.exists():
-        md += [notes.read_text().strip(), ""]
-    written.insert(0, write_text(out_dir / "report.md", "\n".join(md)))
-    return written
+    c.sections["section.timings"] = "\n".join(
+        [
+            "## Timings (as measured on the machine that ran it)",
+            "",
+            "Seconds per epoch (training + validation) and per run (loading excluded; fit, scoring, figures and "
+            "saving included), mean over seeds. Runs with run-record schema 1 also record the machine, its load "
+            "average at start and end, and UTC start/end (`machine`, `wall` in metrics.json); older runs do not.",
+            "",
+            _md_table(pd.DataFrame(rows)),
+            "",
+        ]
+    )
+
+
+DEFAULT_ORDER = (
+    "section.header",
+    "section.variant.*",
+    "section.table2",
+    "section.decomposition",
+    "section.leakage",
+    "section.timings",
+)
+
+
+def compose(c: Computed, template: str | None, source: str = NARRATIVE_FILE) -> str:
+    """The report: the template filled with sections and facts, or the sections in the default order."""
+    if template is None:
+        names = []
+        for pat in DEFAULT_ORDER:
+            names += [k for k in c.sections if k.startswith(pat[:-1])] if pat.endswith("*") else [pat]
+        return "\n\n".join(c.sections[k] for k in names if k in c.sections).rstrip() + "\n"
+    values = {**c.facts, **c.sections}
+    return render(template, values, source).rstrip() + "\n"
+
+
+def build_report(
+    results_dir: Path, exp: Experiment, out_dir: Path | None = None, narrative: Path | None = None
+) -> list[Path]:
+    """Write ``report.md`` (narrative template filled, else computed sections), CSV tables, figures, facts.json."""
+    results_dir = Path(results_dir)
+    out_dir = Path(out_dir or results_dir)
+    narrative = Path(narrative) if narrative else results_dir / NARRATIVE_FILE
+    c = compute(results_dir, exp, out_dir)
+    c.written.append(
+        write_text(
+            out_dir / "facts.json", json.dumps(dict(sorted(c.facts.items())), indent=1, ensure_ascii=False) + "\n"
+        )
+    )
+    report = compose(c, load_template(narrative), str(narrative))
+    return [write_text(out_dir / "report.md", report), *c.written]

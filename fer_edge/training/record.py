@@ -1,11 +1,14 @@
 """The run record: what one training run wrote to ``metrics.json``, as a typed, versioned value.
 
 ``train_run`` writes it and ``fer_edge.report`` reads it, so this file is the contract between the
-two layers (training below, report above). Schema versions:
+two layers (training below, report above). It follows ``fer_edge.records.Record`` (versioned,
+``read``/``from_json``, one-line errors) with two differences: keys it does not know are kept in
+``extra`` so a round trip loses nothing, and the version read is kept on the instance. Versions:
 
-- 1 (files without ``schema_version``): everything up to the 3-seed factorial of 2026-11.
-- 2: adds ``schema_version``, ``wall`` (UTC start/end, seconds) and ``machine`` (platform, cpu
-  count, load averages at start and end), so timings quoted from a run can be checked.
+- 0 (no ``schema_version``, no ``machine``): everything up to the 3-seed factorial of 2026-11.
+- 1: adds ``schema_version``, ``wall`` (UTC start/end, seconds) and ``machine`` (platform, cpu
+  count, load averages at start and end), so timings quoted from a run can be checked. The first
+  such runs (2026-12-04) were written before the ``schema_version`` key: ``machine`` marks them.
 
 Readers accept both; the nested metric blocks stay plain mappings (their keys are those of
 ``fer_edge.metrics.classification_metrics``), the fields the report relies on are typed properties.
@@ -20,14 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from fer_edge.errors import FerEdgeError
+from fer_edge.records import Record
 
 METRICS_FILE = "metrics.json"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 1
 _REQUIRED = ("arch", "channels", "seed", "data", "split", "fit", "val", "test", "leakage", "test_leakage_free")
 
 
 @dataclass(frozen=True)
-class RunRecord:
+class RunRecord(Record):
     """One finished run. ``extra`` keeps keys a newer writer added, so a round trip loses nothing."""
 
     arch: str
@@ -78,7 +82,7 @@ class RunRecord:
         missing = [k for k in _REQUIRED if k not in raw]
         if missing:
             raise FerEdgeError(f"{source}: not a run record (missing {', '.join(missing)}); retrain or remove the run")
-        version = int(raw.get("schema_version", 1))
+        version = int(raw.get("schema_version", 1 if "machine" in raw else 0))
         if version > SCHEMA_VERSION:
             raise FerEdgeError(
                 f"{source}: run record schema {version} is newer than this fer-edge reads ({SCHEMA_VERSION}); upgrade"
@@ -94,6 +98,10 @@ class RunRecord:
         return out
 
     @classmethod
+    def read(cls, path: Path) -> RunRecord:
+        return cls.load(path)
+
+    @classmethod
     def load(cls, path: Path) -> RunRecord:
         path = Path(path)
         try:
@@ -104,5 +112,5 @@ class RunRecord:
             ) from None
         return cls.from_dict(raw, source=str(path))
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2) + "\n"
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent) + "\n"

@@ -1,0 +1,58 @@
+"""convert/factorial_quantization.py's own logic: PASS thresholds as stated, McNemar counts, per-cell intervals."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+RECIPE = Path(__file__).resolve().parents[2] / "convert" / "factorial_quantization.py"
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    if not RECIPE.exists():
+        pytest.skip("no source checkout")
+    spec = importlib.util.spec_from_file_location("factorial_quantization", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_loss_targets_use_the_stated_threshold(recipe):
+    rows = {"int8": {"delta_accuracy_pp": -0.45}, "float16": {"delta_accuracy_pp": 0.0}}
+    old = [{"model": "m", "target": "int8 loses <= 1.0 pp accuracy vs the Keras float model", "passed": True},
+           {"model": "m", "target": "int8 file <= 30% of float32", "passed": True}]  # fmt: skip
+    strict = recipe._loss_targets(old, rows, "m", {"int8": 0.4, "float16": 0.1})
+    by = {t["target"]: t["passed"] for t in strict}
+    assert by["int8 loses <= 0.4 pp accuracy vs the Keras float model"] is False
+    assert by["float16 loses <= 0.1 pp accuracy vs the Keras float model"] is True
+    assert "int8 loses <= 1.0 pp accuracy vs the Keras float model" not in by  # the evaluator's default is gone
+    assert by["int8 file <= 30% of float32"] is True
+
+
+def test_mcnemar_counts_discordant_images(recipe):
+    y = np.array([0, 1, 2, 3, 4, 5, 6, 0, 1, 2])
+    a = y.copy()
+    b = y.copy()
+    b[:3] = 6  # int8 wrong where float is right on 3 images
+    a[9] = 0  # float wrong on one image int8 gets right
+    res = recipe._mcnemar(y, a, b)
+    assert (res["only_float_right"], res["only_int8_right"]) == (3, 1)
+    assert res["p"] == pytest.approx(0.625)  # exact binomial, 4 discordant pairs split 3/1
+
+
+def test_summary_states_thresholds_and_intervals(recipe):
+    rows = [
+        {"cell": "c", "seed": s, "test_images": 100, "keras_accuracy_recorded": 0.5, "keras_accuracy": 0.5,
+         "float16_delta_pp": 0.0, "int8_accuracy": 0.49, "int8_delta_pp": d, "int8_size_vs_float32": 0.25,
+         "int8_speedup_vs_float32": 2.0, "mcnemar_int8_vs_keras": {"p": 1.0, "only_float_right": 1, "only_int8_right": 0},
+         "targets": {"int8 loses <= 0.5 pp accuracy vs the Keras float model": d >= -0.5}}
+        for s, d in ((0, -0.2), (1, -0.4), (2, -0.6))
+    ]  # fmt: skip
+    md = recipe._summary_md(rows, "cmd", {"int8": 0.5, "float16": 0.1}, every_seed=True)
+    assert "int8 loses at most 0.5 pp" in md and "FAIL" in md and "PASS" in md
+    half = 4.302653 * 0.2 / np.sqrt(3)
+    assert f"-0.40 [{-0.4 - half:+.2f}, {-0.4 + half:+.2f}]" in md
