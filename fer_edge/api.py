@@ -16,24 +16,16 @@ with fer_edge.EmotionRecognizer() as recognizer:            # shipped model + Bl
 
 from __future__ import annotations
 
-from fer_edge.errors import FerEdgeError
-from fer_edge.runtime.detector import BBox
-from fer_edge.runtime.pipeline import UNCERTAIN, FaceResult, FrameResult
-from fer_edge.runtime.recognizer import EmotionRecognizer, RecognizerOptions
-from fer_edge.runtime.session import CameraOptions, CameraSession, CameraSummary
-from fer_edge.runtime.sources import CameraSettings, Frame
-
-__all__ = [
-    "UNCERTAIN",
-    "BBox",
-    "CameraOptions",
-    "CameraSession",
-    "CameraSettings",
-    "CameraSummary",
-    "EmotionRecognizer",
-    "FaceResult",
-    "Frame",
-    "FrameResult",
-    "FerEdgeError",
-    "RecognizerOptions",
-]
+# `X as X`: an explicit re-export (the list of public names is fer_edge.__all__)
+from fer_edge.errors import FerEdgeError as FerEdgeError
+from fer_edge.runtime.detector import BBox as BBox
+from fer_edge.runtime.frame import Frame as Frame
+from fer_edge.runtime.pipeline import UNCERTAIN as UNCERTAIN
+from fer_edge.runtime.pipeline import FaceResult as FaceResult
+from fer_edge.runtime.pipeline import FrameResult as FrameResult
+from fer_edge.runtime.recognizer import EmotionRecognizer as EmotionRecognizer
+from fer_edge.runtime.recognizer import RecognizerOptions as RecognizerOptions
+from fer_edge.runtime.session import CameraOptions as CameraOptions
+from fer_edge.runtime.session import CameraSession as CameraSession
+from fer_edge.runtime.session import CameraSummary as CameraSummary
+from fer_edge.runtime.sources import CameraSettings as CameraSettings

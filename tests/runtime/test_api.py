@@ -119,3 +119,22 @@ def test_the_readme_example_runs_without_tensorflow(clip, tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "happy" in proc.stdout
+
+
+def test_predict_and_camera_min_confidence_label_doubtful_faces_uncertain(clip, tmp_path, capsys):
+    from fer_edge.cli.main import main
+
+    assert main(["predict", str(PHOTO), "--format", "json", "--min-confidence", "0.999"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert record["label"] == "uncertain" and record["score"] < 0.999
+    assert sum(v for k, v in record.items() if k.startswith("p_")) == pytest.approx(1.0, abs=0.03)
+    assert main(["predict", str(PHOTO), "--format", "json", "--min-confidence", "0.05"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert record["label"] != "uncertain"
+    events = tmp_path / "ev.jsonl"
+    args = ["camera", "--source", str(clip), "--headless", "--max-frames", "5", "--print-every", "0"]
+    args += ["--min-confidence", "0.999", "--events", str(events), "--summary-json", str(tmp_path / "s.json")]
+    assert main(args) == 0
+    labels = {json.loads(line)["label"] for line in events.read_text().splitlines()}
+    assert labels == {"uncertain"}
+    assert json.loads((tmp_path / "s.json").read_text())["min_confidence"] == 0.999

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "fer_edge"
+PACKAGE = Path(__file__).resolve().parents[2] / "fer_edge"
 
 #: layer of each top-level part of fer_edge; a part may import only parts of a lower or the same rank
 RANK = {
