@@ -83,6 +83,7 @@ def collect_runs(results_dir: Path, exp: Experiment) -> pd.DataFrame:
                 "parameters": r.parameters,
                 "machine": (r.machine or {}).get("platform", ""),
                 "cpu_count": (r.machine or {}).get("cpu_count", np.nan),
+                "load_1min_at_start": ((r.machine or {}).get("load_average_1_5_15") or [np.nan])[0],
                 "started_utc": (r.wall or {}).get("started_utc", ""),
                 "schema_version": r.schema_version,
             }
@@ -834,6 +835,7 @@ def timing_table(runs: pd.DataFrame, order: list[str] | None = None) -> pd.DataF
                 "seconds_per_run_mean": g.seconds_total.mean(),
                 "seconds_per_run_max": g.seconds_total.max(),
                 "runs_with_machine_record": g.machine.apply(lambda s: int((s != "").sum())),
+                "load_1min_at_start_mean": g.load_1min_at_start.mean(),
             }
         )
         .loc[cells]
@@ -854,6 +856,9 @@ def _timing_section(c: Computed, runs: pd.DataFrame, exp: Experiment, out_dir: P
             "s/run (mean)": f"{r.seconds_per_run_mean:.0f}",
             "s/run (max)": f"{r.seconds_per_run_max:.0f}",
             "runs with a machine record": r.runs_with_machine_record,
+            "load at start (1-min, mean)": "-"
+            if np.isnan(r.load_1min_at_start_mean)
+            else f"{r.load_1min_at_start_mean:.1f}",
         }
         for r in tt.itertuples()
     ]
