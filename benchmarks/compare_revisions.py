@@ -5,7 +5,9 @@ same venv, on the same generated 640x480 one-face clip, headless, with the shipp
 alternate (A, B, A, B, ...) so that machine noise falls on both alike; the figures are the medians over
 rounds of each run's processing p50 / p95 (from the summary JSON the camera writes) and their ratio.
 
-    .venv/bin/python benchmarks/compare_revisions.py --before 2802359 --after HEAD [--rounds 5] [--frames 600]
+    .venv/bin/python benchmarks/compare_revisions.py --before 2802359 --after HEAD [--rounds 5] [--frames 600] [--model M]
+
+With ``--model`` both revisions run the same classifier file, so the comparison is of the code alone.
 """
 
 from __future__ import annotations
@@ -43,9 +45,10 @@ def make_clip(path: Path, frames: int) -> Path:
     return write_video(path, [face_scene((200 + (i % 60) * 4, 240)) for i in range(frames)], fps=30.0)
 
 
-def run_camera(tree: Path, clip: Path, frames: int, summary: Path) -> dict:
+def run_camera(tree: Path, clip: Path, frames: int, summary: Path, model: str | None) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     cmd = [sys.executable, "-m", "fer_edge.cli.main", "camera", "--source", str(clip), "--headless"]
+    cmd += ["--model", model] if model else []
     cmd += ["--max-frames", str(frames), "--print-every", "0", "--summary-json", str(summary), "--force"]
     subprocess.run(cmd, env=env, cwd=tree, check=True, capture_output=True)
     return json.loads(summary.read_text())
@@ -57,18 +60,24 @@ def main() -> None:
     ap.add_argument("--after", default="WORKTREE", help="git revision (or WORKTREE, the default)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--frames", type=int, default=600)
+    ap.add_argument(
+        "--model", default=None, help="the same classifier .tflite for both (default: each tree's shipped one)"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         trees = {"before": export(args.before, work), "after": export(args.after, work)}
-        clip = make_clip(work / "clip.avi", min(args.frames, 300))
+        clip = make_clip(work / "clip.avi", args.frames)
         figures: dict[str, dict[str, list[float]]] = {k: {"p50": [], "p95": []} for k in trees}
         for r in range(args.rounds):
             for name, tree in trees.items():
-                s = run_camera(tree, clip, args.frames, work / f"{name}-{r}.json")
+                s = run_camera(tree, clip, args.frames, work / f"{name}-{r}.json", args.model)
                 figures[name]["p50"].append(s["stages_ms"]["processing"]["p50"])
                 figures[name]["p95"].append(s["stages_ms"]["processing"]["p95"])
-    print(f"fer-edge camera, {args.frames} frames x {args.rounds} alternating rounds, processing per frame (ms):")
+    model = args.model or "each revision's shipped default"
+    print(
+        f"fer-edge camera, {args.frames} frames x {args.rounds} alternating rounds, model {model}, processing per frame (ms):"
+    )
     print(f"{'revision':<10} {'rev':<12} {'p50 (median)':>13} {'p95 (median)':>13}")
     med = {k: {q: statistics.median(v) for q, v in f.items()} for k, f in figures.items()}
     for name, rev in (("before", args.before), ("after", args.after)):
