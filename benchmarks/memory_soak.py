@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -37,19 +36,22 @@ class CyclingSource:
     """Quacks like ``Source`` for ``CameraSession``: the same decoded frames over and over, as a stream."""
 
     kind = SourceKind.STREAM
+    is_live = False  # nothing to reconnect: no health counters in the stats lines
+    finished = False  # it never ends; the session stops at max frames
     fps = 30.0
     name = "soak"
     failures: list = []
 
     def __init__(self, images: list) -> None:
         self.images = images
+        self._next = 0
 
-    def __iter__(self) -> Iterator[Frame]:
-        i = 0
-        while True:
-            # a fresh copy per frame, as a capture delivers: the overlay draws on it
-            yield Frame(self.images[i % len(self.images)].copy(), i, i / self.fps, "soak")
-            i += 1
+    def read(self, timeout: float | None = None) -> Frame:
+        """The next frame, as ``Source.read`` gives it to the camera loop."""
+        i = self._next
+        self._next += 1
+        # a fresh copy per frame, as a capture delivers: the overlay draws on it
+        return Frame(self.images[i % len(self.images)].copy(), i, i / self.fps, "soak")
 
     def close(self) -> None:
         pass
