@@ -375,6 +375,7 @@ class CameraSession:
         except FerEdgeError as e:  # e.g. the camera did not open: still write what we have
             error, ended = e, f"error: {e}"
         finally:
+            self._notifier.stopping()  # once per run, before the outputs are closed
             self._close_sinks()
         if self.events is not None:
             counters["event_records"] = self.events.lines
@@ -480,7 +481,6 @@ class CameraSession:
 
     # -- lifetime
     def _close_sinks(self) -> None:
-        self._notifier.stopping()
         self.source.close()
         for sink in self._sinks:
             sink.close()
