@@ -131,7 +131,9 @@ def model_cmd(
 )
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Results folder (resumable).")
 @click.option("--seeds", type=click.IntRange(1), default=None, help="Seeds per cell (default: the experiment's, 3).")
-@click.option("--variant", type=click.Choice(["faithful", "controlled", "both"]), default="both", show_default=True)
+@click.option("--variant", "variant_names", multiple=True, metavar="NAME",
+              help="A variant of the experiment (repeatable): faithful, controlled, grouped, grouped-near, paper2; "
+              "'both' = faithful and controlled (the default), 'all' = every variant.")  # fmt: skip
 @click.option("--experiment", type=click.Path(path_type=Path), default=None,
               help="Experiment definition (JSON); default: the packaged paper-1 factorial, = train/factorial.json.")  # fmt: skip
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None,
@@ -143,7 +145,7 @@ def factorial_cmd(
     data_root: Path,
     out: Path,
     seeds: int | None,
-    variant: str,
+    variant_names: tuple[str, ...],
     experiment: Path | None,
     csv_path: Path | None,
     epochs: int | None,
@@ -154,13 +156,16 @@ def factorial_cmd(
     from fer_edge.atomic import check_writable
     from fer_edge.training.factorial import load_experiment, run_factorial
 
-    check_writable(out / ".factorial.lock")  # an unwritable --out is refused before any work
+    check_writable(out / ".factorial.probe")  # an unwritable --out is refused before any work
     exp = load_experiment(experiment)
     if not (data_root / "train").is_dir():
         raise FerEdgeError(f"{data_root}: expected FER-2013 in directory form (train/<emotion>/, test/<emotion>/)")
     if csv_path is not None and not csv_path.exists():
         raise FerEdgeError(f"{csv_path}: no such CSV; leave --csv out to write one from --data")
-    variants = ["faithful", "controlled"] if variant == "both" else [variant]
+    variants: list[str] = []
+    for name in variant_names or ("both",):
+        expanded = {"both": ["faithful", "controlled"], "all": list(exp.variants)}.get(name, [name])
+        variants += [v for v in expanded if v not in variants]
     results = run_factorial(
         exp,
         data_root,

@@ -99,7 +99,26 @@ def grouped_stratified_split(
     return Split(idx[where == 0], idx[where == 1], idx[where == 2], seed, method)
 
 
-SPLIT_METHODS = ("stratified", "usage", "grouped", "grouped-clean")
+def copies_into_test(split: Split, groups: np.ndarray, method: str) -> Split:
+    """``split`` with every group that has a member in its test part moved whole into that part.
+
+    The test part keeps all its images (and gains their copies), so a model trained on the result
+    is scored on a superset of the images ``split`` tested: the two are compared on the same
+    images, with the copies of those images absent from this training set. A group straddling
+    train and validation only goes to train. ``groups`` holds one id per image.
+    """
+    groups = np.asarray(groups, np.int64)
+    n_groups = int(groups.max(initial=-1)) + 1
+    touches = [np.zeros(n_groups, bool) for _ in range(3)]
+    for t, part in zip(touches, (split.train, split.val, split.test)):
+        t[groups[part]] = True
+    where = np.where(touches[2], 2, np.where(touches[0], 0, 1))[groups]
+    used = np.zeros(len(groups), bool)
+    used[np.concatenate([split.train, split.val, split.test])] = True
+    return Split(*(np.flatnonzero(used & (where == k)) for k in range(3)), split.seed, method)
+
+
+SPLIT_METHODS = ("stratified", "usage", "grouped", "grouped-clean", "stratified-grouped", "stratified-grouped-near")
 
 
 def split_dataset(ds: FerDataset, method: str, seed: int) -> Split:
@@ -107,12 +126,20 @@ def split_dataset(ds: FerDataset, method: str, seed: int) -> Split:
 
     ``stratified``: 80/10/10 by class; ``usage``: the dataset's own Training/PublicTest/PrivateTest;
     ``grouped``: stratified 80/10/10 with exact pixel copies kept in one split (leakage-free);
-    ``grouped-clean``: grouped, and the images whose copies carry different labels left out.
+    ``grouped-clean``: grouped, and the images whose copies carry different labels left out;
+    ``stratified-grouped``: the seed's stratified split with the exact copies of its test images moved
+    into the test part (``copies_into_test``), so it tests the same images as ``stratified`` without
+    their copies in training; ``stratified-grouped-near``: the same with near duplicates too
+    (``fer_edge.data.audit.near_duplicate_groups``).
     """
-    from fer_edge.data.audit import duplicate_groups
+    from fer_edge.data.audit import duplicate_groups, near_duplicate_groups
 
     if method == "stratified":
         return stratified_split(ds.labels, seed)
+    if method == "stratified-grouped":
+        return copies_into_test(stratified_split(ds.labels, seed), duplicate_groups(ds), method)
+    if method == "stratified-grouped-near":
+        return copies_into_test(stratified_split(ds.labels, seed), near_duplicate_groups(ds), method)
     if method in ("grouped", "grouped-clean"):
         return grouped_stratified_split(ds.labels, duplicate_groups(ds), seed, drop_conflicts=method == "grouped-clean")
     if method == "usage":

@@ -38,6 +38,8 @@ class DataCell:
     channels: int
     about: str = ""
     paper: str = ""  # the paper's format this cell stands for ("directory" / "csv"), if any
+    split: str = ""  # its own split method (fer_edge.data.splits.SPLIT_METHODS); "" = the experiment's
+    same_test_as: str = ""  # the data cell whose test images this one's test part contains (a grouped twin)
 
     def __post_init__(self) -> None:
         if self.loader not in LOADERS:
@@ -46,6 +48,10 @@ class DataCell:
             raise FerEdgeError(f"data cell {self.name!r}: images must be one of {', '.join(IMAGE_SETS)}")
         if self.channels not in (1, 3):
             raise FerEdgeError(f"data cell {self.name!r}: channels must be 1 or 3")
+        from fer_edge.data.splits import SPLIT_METHODS
+
+        if self.split and self.split not in SPLIT_METHODS:
+            raise FerEdgeError(f"data cell {self.name!r}: split must be one of {', '.join(SPLIT_METHODS)}")
 
 
 def _split_folders(root: Path, images: str) -> list[Path]:

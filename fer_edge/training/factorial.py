@@ -45,6 +45,7 @@ class Variant:
     data: list[str]
     comparisons: list[Comparison]
     about: str = ""
+    architectures: dict[str, str] = field(default_factory=dict)  # its own; empty = the experiment's
 
 
 @dataclass
@@ -59,15 +60,30 @@ class Experiment:
     source: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
 
+    def variant_architectures(self, variant: str) -> dict[str, str]:
+        """Architecture key -> registered name of ``variant`` (its own, else the experiment's)."""
+        return self.variants[variant].architectures or self.architectures
+
+    def all_architectures(self) -> dict[str, str]:
+        """Every architecture key any variant uses -> its registered name."""
+        out = dict(self.architectures)
+        for v in self.variants.values():
+            out.update(v.architectures)
+        return out
+
     def cells(self, variants: list[str]) -> list[tuple[str, str]]:
         """(data cell, architecture key) of the variants, in order, each once."""
         out: list[tuple[str, str]] = []
         for v in variants:
             for d in self.variants[v].data:
-                for a in self.architectures:
+                for a in self.variant_architectures(v):
                     if (d, a) not in out:
                         out.append((d, a))
         return out
+
+    def split_of(self, data: str) -> str:
+        """The split method of a data cell's runs."""
+        return self.data[data].split or self.split
 
 
 def cell_name(data: str, arch_key: str) -> str:
@@ -108,7 +124,7 @@ def load_experiment(path: Path | None = None) -> Experiment:
         variants = {}
         for name, v in raw["variants"].items():
             comps = [Comparison(c["factor"], dict(c["levels"]), c.get("about", "")) for c in v.get("comparisons", [])]
-            variants[name] = Variant(name, list(v["data"]), comps, v.get("about", ""))
+            variants[name] = Variant(name, list(v["data"]), comps, v.get("about", ""), dict(v.get("architectures", {})))
         exp = Experiment(
             name=raw.get("name", path.stem),
             seeds=int(raw.get("seeds", 3)),
@@ -126,6 +142,11 @@ def load_experiment(path: Path | None = None) -> Experiment:
         for d in [*v.data, *(lvl for c in v.comparisons for lvl in c.levels.values())]:
             if d not in exp.data:
                 raise FerEdgeError(f"{path}: variant {v.name!r} names data cell {d!r}, which 'data' does not define")
+    for d in exp.data.values():
+        if d.same_test_as and d.same_test_as not in exp.data:
+            raise FerEdgeError(
+                f"{path}: data cell {d.name!r} names {d.same_test_as!r} in same_test_as, which 'data' does not define"
+            )
     return exp
 
 
@@ -160,7 +181,7 @@ def protocol_differences(metrics: dict[str, Any], protocol: TrainConfig, split: 
 
 
 def _stale_runs(
-    out: Path, plan: list[tuple[int, str, str]], protocol: TrainConfig, split: str
+    out: Path, plan: list[tuple[int, str, str]], protocol: TrainConfig, exp: Experiment
 ) -> dict[tuple[str, int], dict[str, tuple[Any, Any]]]:
     """Finished runs of ``plan`` whose recorded protocol differs: ``{(cell, seed): differences}``."""
     stale = {}
@@ -168,46 +189,70 @@ def _stale_runs(
         cell = cell_name(d, a)
         if is_done(out, cell, seed):
             metrics = json.loads((run_dir(out, cell, seed) / METRICS_FILE).read_text())
-            diffs = protocol_differences(metrics, protocol, split)
+            diffs = protocol_differences(metrics, protocol, exp.split_of(d))
             if diffs:
                 stale[(cell, seed)] = diffs
     return stale
 
 
+def _pid_alive(path: Path) -> bool:
+    """The pid written in ``path`` is a running process (a missing or unreadable file: no)."""
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True  # alive, another user's
+    except OSError:
+        return False
+    return True
+
+
+def _lock_path(out: Path, cell: str, seed: int) -> Path:
+    return Path(out) / RUNS / cell / f".seed{seed}.lock"
+
+
+class RunLock:
+    """One runner per run: a pid file beside the run, stale when its process is gone.
+
+    Several runners may share a results folder (for example one per CPU core, each with
+    ``--only``); each trains the runs no live runner holds and skips the others.
+    """
+
+    def __init__(self, out: Path, cell: str, seed: int) -> None:
+        self.path = _lock_path(out, cell, seed)
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if _pid_alive(self.path):
+                    return False
+                self.path.unlink(missing_ok=True)  # stale: its runner is gone
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            return True
+        return False
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
 def _clean_partial(out: Path) -> list[Path]:
-    """Remove temporary run directories left by a killed run (they hold no finished result)."""
+    """Remove temporary run directories a killed run left (no live runner holds their run)."""
     removed = []
     for p in (Path(out) / RUNS).glob("*/.seed*.tmp"):
+        seed = p.name[len(".seed") :].split(".", 1)[0]
+        if _pid_alive(p.parent / f".seed{seed}.lock"):
+            continue
         shutil.rmtree(p, ignore_errors=True)
         removed.append(p)
     return removed
-
-
-class _Lock:
-    """One runner per output folder: a pid file, stale when its process is gone."""
-
-    def __init__(self, out: Path) -> None:
-        self.path = Path(out) / ".factorial.lock"
-
-    def __enter__(self) -> _Lock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists():
-            try:
-                pid = int(self.path.read_text().strip())
-                os.kill(pid, 0)
-            except (ValueError, ProcessLookupError):
-                pass  # stale
-            except PermissionError:
-                pid = -1
-            else:
-                raise FerEdgeError(
-                    f"{self.path}: another factorial (pid {pid}) is writing here; wait for it or stop it"
-                )
-        self.path.write_text(str(os.getpid()))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
 
 
 def update_best(out: Path, cell: str) -> dict[str, Any] | None:
@@ -286,39 +331,50 @@ def run_factorial(
     plan = [(seed, d, a) for seed in range(n_seeds) for d, a in cells]
     loaded: dict[str, Any] = {}
     results: list[dict[str, Any]] = []
-    with _Lock(out):
-        for p in _clean_partial(out):
-            log(f"removed the unfinished run {p} (it is retrained)")
-        stale = _stale_runs(out, plan, protocol, exp.split)
-        if stale and not force:
-            (cell, seed), diffs = next(iter(stale.items()))
-            what = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in diffs.items())
-            raise FerEdgeError(
-                f"{run_dir(out, cell, seed)}: {len(stale)} finished run(s) used another protocol ({what}); "
-                "pass --force to retrain them with this one, or choose another --out"
-            )
-        recorded = out / EXPERIMENT_FILE
-        if exp.raw and not recorded.exists():
-            write_text(recorded, json.dumps(exp.raw, indent=2) + "\n")
-        if loader is load_cell:
-            from fer_edge.training.datachecks import CHECKS_FILE, ensure_data_checks
-            from fer_edge.training.datasets import ensure_kaggle_csv
-
-            if not (out / CHECKS_FILE).exists():
-                log("checking the data cells (decoders, CSV = directory, duplicates) once ...")
-            ensure_data_checks(out, data_root, csv_path or ensure_kaggle_csv(data_root, cache_dir))
-        pending = [
-            x for x in plan if not is_done(out, cell_name(x[1], x[2]), x[0]) or (cell_name(x[1], x[2]), x[0]) in stale
-        ]
-        log(
-            f"factorial {exp.name}: variants {', '.join(variants)}; {len(cells)} cells x {n_seeds} seeds = "
-            f"{len(plan)} runs, {len(plan) - len(pending)} already done, {len(pending)} to run"
+    out.mkdir(parents=True, exist_ok=True)
+    for p in _clean_partial(out):
+        log(f"removed the unfinished run {p} (it is retrained)")
+    stale = _stale_runs(out, plan, protocol, exp)
+    if stale and not force:
+        (cell, seed), diffs = next(iter(stale.items()))
+        what = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in diffs.items())
+        raise FerEdgeError(
+            f"{run_dir(out, cell, seed)}: {len(stale)} finished run(s) used another protocol ({what}); "
+            "pass --force to retrain them with this one, or choose another --out"
         )
-        for i, (seed, d, a) in enumerate(plan, 1):
-            cell = cell_name(d, a)
-            target = run_dir(out, cell, seed)
-            if is_done(out, cell, seed) and (cell, seed) not in stale:
-                log(f"[{i}/{len(plan)}] {cell} seed {seed}: done already, skipped")
+    recorded = out / EXPERIMENT_FILE
+    if exp.raw and (not recorded.exists() or json.loads(recorded.read_text()) != exp.raw):
+        if recorded.exists():
+            log(f"{recorded}: replaced by the definition this run uses ({exp.source})")
+        write_text(recorded, json.dumps(exp.raw, indent=2) + "\n")
+    if loader is load_cell:
+        from fer_edge.training.datachecks import CHECKS_FILE, ensure_data_checks
+        from fer_edge.training.datasets import ensure_kaggle_csv
+
+        if not (out / CHECKS_FILE).exists():
+            log("checking the data cells (decoders, CSV = directory, duplicates) once ...")
+        ensure_data_checks(out, data_root, csv_path or ensure_kaggle_csv(data_root, cache_dir))
+    pending = [
+        x for x in plan if not is_done(out, cell_name(x[1], x[2]), x[0]) or (cell_name(x[1], x[2]), x[0]) in stale
+    ]
+    log(
+        f"factorial {exp.name}: variants {', '.join(variants)}; {len(cells)} cells, {n_seeds} seeds = "
+        f"{len(plan)} runs, {len(plan) - len(pending)} already done, {len(pending)} to run"
+    )
+    arch_names = exp.all_architectures()
+    for i, (seed, d, a) in enumerate(plan, 1):
+        cell = cell_name(d, a)
+        target = run_dir(out, cell, seed)
+        if is_done(out, cell, seed) and (cell, seed) not in stale:
+            log(f"[{i}/{len(plan)}] {cell} seed {seed}: done already, skipped")
+            results.append(json.loads((target / METRICS_FILE).read_text()))
+            continue
+        lock = RunLock(out, cell, seed)
+        if not lock.acquire():
+            log(f"[{i}/{len(plan)}] {cell} seed {seed}: another runner is training it, skipped")
+            continue
+        try:
+            if is_done(out, cell, seed) and (cell, seed) not in stale:  # finished while we waited
                 results.append(json.loads((target / METRICS_FILE).read_text()))
                 continue
             data_cell = exp.data[d]
@@ -328,11 +384,11 @@ def run_factorial(
                 log(f"loaded data cell {d}: {len(loaded[d])} images in {time.perf_counter() - t:.1f} s")
             log(f"[{i}/{len(plan)}] {cell} seed {seed}: training")
             spec = RunSpec(
-                arch=exp.architectures[a],
+                arch=arch_names[a],
                 channels=data_cell.channels,
                 seed=seed,
                 config=protocol,
-                split=exp.split,
+                split=exp.split_of(d),
                 data={
                     "path": _data_path(data_cell, data_root, csv_path or cache_dir / "fer2013_from_directory.csv"),
                     "cell": d,
@@ -349,8 +405,10 @@ def run_factorial(
             metrics = train_run(loaded[d], spec, target, force=(cell, seed) in stale, log=log)
             results.append(metrics)
             chosen = update_best(out, cell)
-            log(
-                f"[{i}/{len(plan)}] {cell} seed {seed}: {metrics['seconds_total']:.0f} s for the cell run, "
-                f"{metrics['fit']['seconds_per_epoch']:.1f} s/epoch; best seed so far {chosen['seed'] if chosen else '-'}"
-            )
+        finally:
+            lock.release()
+        log(
+            f"[{i}/{len(plan)}] {cell} seed {seed}: {metrics['seconds_total']:.0f} s for the cell run, "
+            f"{metrics['fit']['seconds_per_epoch']:.1f} s/epoch; best seed so far {chosen['seed'] if chosen else '-'}"
+        )
     return results

@@ -156,3 +156,14 @@ def test_audit_of_a_form_without_usage_tags(planted, tmp_path, capsys):
     assert doc["exact_duplicates"]["within_usage"]["unknown"]["redundant_copies"] == 6
     assert doc["exact_duplicates"]["across_usage"] == {} and doc["exact_duplicates"]["test_with_copy_in_training"] == {}
     assert "within unknown" in capsys.readouterr().out
+
+
+def test_near_duplicate_groups_join_exact_and_near_copies(planted):
+    from fer_edge.data.audit import near_duplicate_groups
+
+    exact, near = duplicate_groups(planted), near_duplicate_groups(planted, hamming=2)
+    assert near[20] == near[21] and exact[20] != exact[21]  # the planted near copy joins its original
+    assert near[0] == near[1] == near[2] and near[5] == near[112]  # exact copies stay together
+    same_exact = exact[:, None] == exact[None, :]
+    assert np.all((near[:, None] == near[None, :])[same_exact])  # never splits an exact group
+    assert len(np.unique(near)) == len(np.unique(exact)) - 1  # only the one near pair merges

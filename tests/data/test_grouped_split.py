@@ -71,3 +71,33 @@ def test_too_few_distinct_images_is_a_user_error():
     groups = np.repeat(np.arange(14), 2)  # every class has only 2 distinct pictures
     with pytest.raises(FerEdgeError, match="at least 3 distinct images"):
         grouped_stratified_split(labels, groups, seed=0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_copies_into_test_keeps_the_test_images_and_moves_their_copies_in(seed):
+    from fer_edge.data.splits import copies_into_test, stratified_split
+
+    labels, groups, _ = _planted_groups(seed=seed)
+    plain = stratified_split(labels, seed)
+    s = copies_into_test(plain, groups, "stratified-grouped")
+    assert set(plain.test) <= set(s.test)  # the same test images, scored by both
+    assert not set(groups[s.test]) & (set(groups[s.train]) | set(groups[s.val]))
+    assert not set(groups[s.train]) & set(groups[s.val])
+    assert sorted(np.concatenate([s.train, s.val, s.test]).tolist()) == list(range(len(labels)))
+    moved = set(s.test) - set(plain.test)
+    assert moved and all(groups[i] in set(groups[plain.test]) for i in moved)  # only copies of test images
+    assert s.method == "stratified-grouped" and s.seed == seed
+
+
+def test_split_dataset_offers_the_grouped_twins_of_the_stratified_split(synthetic_small):
+    from fer_edge.data import FerDataset
+    from fer_edge.data.splits import split_dataset
+
+    img = synthetic_small.images.copy()
+    plain = split_dataset(synthetic_small, "stratified", 0)
+    img[plain.train[0]] = img[plain.test[0]]  # a training copy of a test image
+    ds = FerDataset(img, synthetic_small.labels, synthetic_small.usage, synthetic_small.sources)
+    for method in ("stratified-grouped", "stratified-grouped-near"):
+        s = split_dataset(ds, method, 0)
+        assert plain.train[0] in s.test and set(plain.test) <= set(s.test)
+        assert s.method == method

@@ -112,7 +112,7 @@ def test_killed_run_resumes_without_redoing_finished_runs(experiment, tiny_data,
         run_factorial(experiment, tmp_path, out, ["faithful"], loader=_loader(tiny_data, []), log=lambda m: None)
     finished = _metrics_files(out)
     assert len(finished) == 2  # seed 0 of both cells (seed-major order)
-    assert not (out / ".factorial.lock").exists()
+    assert not list(out.glob("runs/*/.seed*.lock"))  # the killed run released its lock
 
     monkeypatch.setattr(run_module, "train_run", real)
     logs: list[str] = []
@@ -185,3 +185,53 @@ def test_update_best_keeps_a_better_seed_whose_model_is_not_local(tmp_path):
     (cell / "seed0" / "model.json").write_text("{}")
     assert update_best(tmp_path, "c_cnn")["seed"] == 0
     assert (cell / "best" / "model.keras").read_text() == "best"
+
+
+def test_variants_carry_their_own_architectures_and_splits(tmp_path, tiny_data):
+    from fer_edge.training.factorial import load_experiment, run_factorial
+
+    definition = json.loads(json.dumps(EXPERIMENT))
+    definition["data"]["b-grouped"] = {
+        "loader": "csv", "images": "all", "channels": 1, "split": "stratified-grouped", "same_test_as": "b-gray",
+    }  # fmt: skip
+    definition["variants"]["grouped"] = {"data": ["b-grouped"], "comparisons": []}
+    definition["variants"]["other"] = {"data": ["b-gray"], "architectures": {"small": "edge-cnn"}, "comparisons": []}
+    (tmp_path / "e.json").write_text(json.dumps(definition))
+    exp = load_experiment(tmp_path / "e.json")
+    assert exp.cells(["grouped", "other"]) == [("b-grouped", "cnn"), ("b-gray", "small")]
+    data = {**tiny_data, "b-grouped": tiny_data["b-gray"]}
+    out = tmp_path / "results"
+    run_factorial(exp, tmp_path, out, ["grouped", "other"], seeds=1, loader=_loader(data, []), log=lambda m: None)
+    grouped = json.loads((out / "runs/b-grouped_cnn/seed0/metrics.json").read_text())
+    assert grouped["split"]["method"] == "stratified-grouped" and grouped["arch"] == "paper1-cnn"
+    other = json.loads((out / "runs/b-gray_small/seed0/metrics.json").read_text())
+    assert other["arch"] == "edge-cnn" and other["split"]["method"] == "stratified"
+    assert json.loads((out / "experiment.json").read_text()) == definition
+
+
+def test_a_run_held_by_a_live_runner_is_skipped_and_a_stale_lock_is_taken(experiment, tiny_data, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from fer_edge.training.factorial import run_factorial
+
+    out = tmp_path / "results"
+    (out / "runs/a-rgb_cnn").mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / "runs/a-rgb_cnn/.seed0.lock").write_text(str(holder.pid))
+        (out / "runs/b-gray_cnn").mkdir(parents=True)
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+        (out / "runs/b-gray_cnn/.seed0.lock").write_text(dead.stdout.strip())
+        logs: list[str] = []
+        run_factorial(experiment, tmp_path, out, ["faithful"], seeds=1, loader=_loader(tiny_data, []), log=logs.append)
+        assert not (out / "runs/a-rgb_cnn/seed0/metrics.json").exists()  # another runner holds it
+        assert any("another runner is training it" in line for line in logs)
+        assert (out / "runs/b-gray_cnn/seed0/metrics.json").exists()  # the dead runner's lock was stale
+        assert not (out / "runs/b-gray_cnn/.seed0.lock").exists()
+        assert (out / "runs/a-rgb_cnn/.seed0.lock").read_text() == str(holder.pid)
+        assert os.path.exists(out / "runs/a-rgb_cnn")
+    finally:
+        holder.kill()
+        holder.wait()
