@@ -29,7 +29,7 @@ from fer_edge.atomic import write_text
 from fer_edge.labels import EMOTIONS
 from fer_edge.report.anova import two_way_anova
 from fer_edge.report.narrative import load_template, render
-from fer_edge.report.paper import PAPER1_TABLE1, PAPER1_TABLE2_AUC
+from fer_edge.report.paper import PAPER1_TABLE1, PAPER1_TABLE2_AUC, PAPER2_ACCURACY
 from fer_edge.report.stats import Interval, blocked_anova, contrasts, holm, minimum_detectable_effect, t_interval
 from fer_edge.training.factorial import RUNS, Comparison, Experiment, cell_name
 from fer_edge.training.record import METRICS_FILE, RunRecord
@@ -54,7 +54,7 @@ def load_records(results_dir: Path) -> list[tuple[Path, RunRecord]]:
 
 def collect_runs(results_dir: Path, exp: Experiment) -> pd.DataFrame:
     """One row per finished run (percent for the four headline metrics, AUC as 0-1)."""
-    arch_key = {v: k for k, v in exp.architectures.items()}
+    arch_key = {v: k for k, v in exp.all_architectures().items()}
     rows: list[dict[str, Any]] = []
     for path, r in load_records(results_dir):
         leaked_acc = r.accuracy_on_leaked
@@ -155,13 +155,21 @@ def _key(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------- tables
-def table1(runs: pd.DataFrame, exp: Experiment, data_cells: list[str]) -> pd.DataFrame:
+def paper_values(exp: Experiment, data: str, arch: str) -> dict[str, float] | None:
+    """The published numbers a cell stands beside: paper 1's Table 1, or paper 2's accuracy."""
+    registered = exp.all_architectures().get(arch, arch)
+    if registered in PAPER2_ACCURACY:
+        return {"accuracy": PAPER2_ACCURACY[registered]}
+    return PAPER1_TABLE1.get((exp.data[data].paper, arch)) if exp.data[data].paper else None
+
+
+def table1(runs: pd.DataFrame, exp: Experiment, data_cells: list[str], archs: list[str] | None = None) -> pd.DataFrame:
     """Mean ± sd and 95 % t interval over seeds per cell, with the paper's value where it has one."""
     rows = []
     for d in data_cells:
-        for a in exp.architectures:
+        for a in archs or list(exp.architectures):
             sub = runs[(runs.data == d) & (runs.arch == a)] if len(runs) else runs
-            paper = PAPER1_TABLE1.get((exp.data[d].paper, a)) if exp.data[d].paper else None
+            paper = paper_values(exp, d, a)
             row: dict[str, Any] = {"cell": cell_name(d, a), "data": d, "arch": a, "seeds": len(sub)}
             for k in METRICS:
                 col = sub[k] if len(sub) else pd.Series(dtype=float)
@@ -169,7 +177,7 @@ def table1(runs: pd.DataFrame, exp: Experiment, data_cells: list[str]) -> pd.Dat
                 row[f"{k}_mean"] = col.mean() if len(col) else np.nan
                 row[f"{k}_sd"] = col.std(ddof=1) if len(col) > 1 else np.nan
                 row[f"{k}_ci_low"], row[f"{k}_ci_high"] = iv.low, iv.high
-                row[f"{k}_paper"] = paper[k] if paper else np.nan
+                row[f"{k}_paper"] = paper.get(k, np.nan) if paper else np.nan
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -371,25 +379,26 @@ def _mde(rows: list[EffectRow]) -> tuple[float, float]:
 
 
 def _cell_facts(facts: dict[str, str], runs: pd.DataFrame, exp: Experiment) -> None:
-    for d in exp.data:
-        for a in exp.architectures:
-            c = cell_name(d, a)
-            sub = runs[(runs.data == d) & (runs.arch == a)]
-            facts[f"cell.{c}.seeds"] = str(len(sub))
-            paper = PAPER1_TABLE1.get((exp.data[d].paper, a)) if exp.data[d].paper else None
-            for k in (*METRICS, "accuracy_leakage_free", "macro_f1_leakage_free"):
-                iv = t_interval(sub[k]) if len(sub) else t_interval([])
-                facts[f"cell.{c}.{k}.mean"] = f"{iv.estimate:.2f}" if not np.isnan(iv.estimate) else "n/a"
-                facts[f"cell.{c}.{k}.sd"] = f"{sub[k].std(ddof=1):.2f}" if len(sub) > 1 else "n/a"
-                facts[f"cell.{c}.{k}.ci"] = _ci(iv)
-                p = paper.get(k, np.nan) if paper else np.nan
-                facts[f"cell.{c}.{k}.paper"] = f"{p:.2f}" if not np.isnan(p) else "n/a"
-                facts[f"cell.{c}.{k}.minus_paper"] = (
-                    f"{iv.estimate - p:+.2f}" if not (np.isnan(p) or np.isnan(iv.estimate)) else "n/a"
-                )
-                facts[f"cell.{c}.{k}.paper_vs_ci"] = paper_vs_interval(iv, p)
-            params = sub.parameters.dropna().unique() if len(sub) else []
-            facts[f"cell.{c}.parameters"] = f"{int(params[0]):,}" if len(params) else "n/a"
+    cells = exp.cells(list(exp.variants))
+    cells += [(d, a) for d in exp.data for a in exp.architectures if (d, a) not in cells]
+    for d, a in cells:
+        c = cell_name(d, a)
+        sub = runs[(runs.data == d) & (runs.arch == a)]
+        facts[f"cell.{c}.seeds"] = str(len(sub))
+        paper = paper_values(exp, d, a)
+        for k in (*METRICS, "accuracy_leakage_free", "macro_f1_leakage_free"):
+            iv = t_interval(sub[k]) if len(sub) else t_interval([])
+            facts[f"cell.{c}.{k}.mean"] = f"{iv.estimate:.2f}" if not np.isnan(iv.estimate) else "n/a"
+            facts[f"cell.{c}.{k}.sd"] = f"{sub[k].std(ddof=1):.2f}" if len(sub) > 1 else "n/a"
+            facts[f"cell.{c}.{k}.ci"] = _ci(iv)
+            p = paper.get(k, np.nan) if paper else np.nan
+            facts[f"cell.{c}.{k}.paper"] = f"{p:.2f}" if not np.isnan(p) else "n/a"
+            facts[f"cell.{c}.{k}.minus_paper"] = (
+                f"{iv.estimate - p:+.2f}" if not (np.isnan(p) or np.isnan(iv.estimate)) else "n/a"
+            )
+            facts[f"cell.{c}.{k}.paper_vs_ci"] = paper_vs_interval(iv, p)
+        params = sub.parameters.dropna().unique() if len(sub) else []
+        facts[f"cell.{c}.parameters"] = f"{int(params[0]):,}" if len(params) else "n/a"
 
 
 def _flatten(prefix: str, obj: Any, out: dict[str, str]) -> None:
@@ -536,7 +545,7 @@ def compute(results_dir: Path, exp: Experiment, out_dir: Path) -> Computed:
         if not present:
             c.sections[f"section.variant.{vname}"] = "\n".join([*lines, "No finished runs yet.", ""])
             continue
-        t1 = table1(runs, exp, variant.data)
+        t1 = table1(runs, exp, variant.data, list(exp.variant_architectures(vname)))
         t1.insert(0, "variant", vname)
         t1_all.append(t1)
         lines += [f"- `{d}`: {exp.data[d].about}" for d in variant.data]
@@ -626,6 +635,8 @@ def compute(results_dir: Path, exp: Experiment, out_dir: Path) -> Computed:
     _table2_section(c, runs, exp, out_dir, results_dir)
     _decomposition_section(c, runs, exp)
     _leakage_section(c, runs, exp, out_dir)
+    _retrained_section(c, exp, results_dir, out_dir)
+    _paper2_section(c, runs, exp)
     _timing_section(c, runs, exp, out_dir)
     checks_path = results_dir / "data_checks.json"
     if checks_path.exists():
@@ -823,6 +834,127 @@ def _leakage_section(c: Computed, runs: pd.DataFrame, exp: Experiment, out_dir: 
     )
 
 
+def _retrained_section(c: Computed, exp: Experiment, results_dir: Path, out_dir: Path) -> None:
+    """Leakage by retraining: each grouped twin against its random-split cell on the same test images."""
+    from fer_edge.report.retrained import per_seed_table, summary_table, twins
+
+    if not twins(exp):
+        return
+    per_seed = per_seed_table(results_dir, exp)
+    head = [
+        "## Leakage by retraining: the faithful cells without the copies of their test images",
+        "",
+        "Each grouped cell uses the same seed's stratified split as its faithful cell, except that every image "
+        "that copies a test image (`grouped`: exact pixel copies; `grouped-near`: exact copies and near duplicates) "
+        "is moved from training or validation into the test part. Both runs of a seed are scored on the faithful "
+        "run's test images (`fer_edge/report/retrained.py`). Random − grouped on all of them is the accuracy the "
+        "copies in training add, plus the difference between two trainings; on the leakage-free part (no exact copy "
+        "in the faithful run's training, so neither model saw them) only the second remains. Means over seeds with "
+        "95 % t intervals; one exact McNemar test per seed on all test images.",
+        "",
+    ]
+    if per_seed.empty:
+        c.sections["section.leakage_retrained"] = "\n".join([*head, "No grouped runs yet.", ""])
+        return
+    c.written.append(write_text(out_dir / "leakage_retrained.csv", per_seed.to_csv(index=False, float_format="%.4f")))
+    summary = summary_table(per_seed)
+    rows = []
+    for r in summary.itertuples():
+        iv = {
+            part: Interval(
+                getattr(r, f"difference_{part}_mean"),
+                getattr(r, f"difference_{part}_ci_low"),
+                getattr(r, f"difference_{part}_ci_high"),
+            )
+            for part in ("all", "leakage_free", "leaked")
+        }
+        key = f"retrained.{r.cell}"
+        c.facts[f"{key}.seeds"] = str(r.seeds)
+        for part, v in iv.items():
+            c.facts[f"{key}.{part}.est"] = f"{v.estimate:+.2f}"
+            c.facts[f"{key}.{part}.ci"] = _ci(v, signed=True)
+            c.facts[f"{key}.{part}.verdict"] = effect_verdict(v)
+            c.facts[f"{key}.{part}.random"] = f"{getattr(r, f'random_{part}_mean'):.2f}"
+            c.facts[f"{key}.{part}.grouped"] = f"{getattr(r, f'grouped_{part}_mean'):.2f}"
+        c.facts[f"{key}.leave_out_estimate"] = f"{r.leave_out_estimate_mean:+.2f}"
+        rows.append(
+            {
+                "grouped cell (vs faithful)": f"`{r.cell}` (`{r.random_cell}`)",
+                "seeds": r.seeds,
+                "test images (leaked)": f"{r.test_images_mean:.0f} ({r.leaked_images_mean:.0f})",
+                "accuracy faithful / grouped": f"{r.random_all_mean:.2f} / {r.grouped_all_mean:.2f}",
+                "difference, all [95 % CI]": f"{iv['all'].estimate:+.2f} [{_ci(iv['all'], signed=True)}]",
+                "difference, leakage-free [95 % CI]": f"{iv['leakage_free'].estimate:+.2f} "
+                f"[{_ci(iv['leakage_free'], signed=True)}]",
+                "leaked images: faithful / grouped": f"{r.random_leaked_mean:.1f} / {r.grouped_leaked_mean:.1f}",
+                "leave-out estimate": f"{r.leave_out_estimate_mean:+.2f}",
+                "McNemar p per seed": r.mcnemar_p_per_seed,
+            }
+        )
+    c.sections["section.leakage_retrained"] = "\n".join(
+        [
+            *head,
+            _md_table(pd.DataFrame(rows)),
+            "",
+            "Leave-out estimate: the faithful runs' own accuracy on all test images minus on the leakage-free part "
+            "(the measure of the section above), for comparison. Per-seed rows: `leakage_retrained.csv`.",
+            "",
+        ]
+    )
+
+
+def _paper2_section(c: Computed, runs: pd.DataFrame, exp: Experiment) -> None:
+    """Paper 2's two models beside its numbers, and their gap paired by seed (one split per seed)."""
+    if "paper2" not in exp.variants:
+        return
+    v = exp.variants["paper2"]
+    archs = list(exp.variant_architectures("paper2"))
+    lines = ["## Paper 2: its tuned CNN and row-sequence CNN-LSTM", "", v.about + ".", ""]
+    rows = []
+    for d in v.data:
+        for a in archs:
+            sub = runs[(runs.data == d) & (runs.arch == a)] if len(runs) else runs
+            iv = t_interval(sub.accuracy) if len(sub) else t_interval([])
+            paper = PAPER2_ACCURACY[exp.all_architectures()[a]]
+            rows.append(
+                {
+                    "cell": f"`{cell_name(d, a)}`",
+                    "seeds": len(sub),
+                    "parameters": f"{int(sub.parameters.iloc[0]):,}" if len(sub) else "-",
+                    "accuracy mean ± sd [95 % CI]": (_pm(sub.accuracy) + (f" [{_ci(iv)}]" if len(sub) > 1 else ""))
+                    if len(sub)
+                    else "no runs yet",
+                    "paper 2": f"{paper:.2f}",
+                    "paper vs our CI": paper_vs_interval(iv, paper),
+                    "macro F1": _pm(sub.macro_f1) if len(sub) else "-",
+                    "epochs run": _pm(sub.epochs_run, 1) if len(sub) else "-",
+                }
+            )
+        if len(archs) == 2:
+            a, b = archs
+            A = runs[(runs.data == d) & (runs.arch == a)].set_index("seed").accuracy if len(runs) else pd.Series()
+            B = runs[(runs.data == d) & (runs.arch == b)].set_index("seed").accuracy if len(runs) else pd.Series()
+            both = A.index.intersection(B.index)
+            gap = t_interval((A[both] - B[both]).astype(float))
+            paper_gap = PAPER2_ACCURACY[exp.all_architectures()[a]] - PAPER2_ACCURACY[exp.all_architectures()[b]]
+            c.facts["paper2.gap.seeds"] = str(len(both))
+            c.facts["paper2.gap.est"] = f"{gap.estimate:+.2f}" if len(both) else "n/a"
+            c.facts["paper2.gap.ci"] = _ci(gap, signed=True)
+            c.facts["paper2.gap.verdict"] = effect_verdict(gap)
+            c.facts["paper2.gap.paper"] = f"{paper_gap:+.2f}"
+            c.facts["paper2.gap.paper_vs_ci"] = paper_vs_interval(gap, paper_gap)
+    lines += [_md_table(pd.DataFrame(rows)), ""]
+    if "paper2.gap.est" in c.facts:
+        lines += [
+            f"CNN − CNN-LSTM, paired by seed (both models of a seed share its split), over "
+            f"{c.facts['paper2.gap.seeds']} seeds: {c.facts['paper2.gap.est']} points "
+            f"[{c.facts['paper2.gap.ci']}]; paper 2: {c.facts['paper2.gap.paper']} "
+            f"({c.facts['paper2.gap.paper_vs_ci']}).",
+            "",
+        ]
+    c.sections["section.paper2"] = "\n".join(lines)
+
+
 def timing_table(runs: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
     g = runs.groupby("cell", sort=False)
     cells = [c for c in (order or []) if c in set(runs.cell)] + sorted(set(runs.cell) - set(order or []))
@@ -882,6 +1014,8 @@ DEFAULT_ORDER = (
     "section.table2",
     "section.decomposition",
     "section.leakage",
+    "section.leakage_retrained",
+    "section.paper2",
     "section.timings",
 )
 
