@@ -58,6 +58,10 @@ def _versions() -> dict[str, str]:
     }
 
 
+#: Environment variables that set TensorFlow's and oneDNN's thread pools.
+THREAD_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+
+
 def _machine() -> dict[str, Any]:
     """Where a run ran, so timings quoted from it can be checked (load averages at start show contention)."""
     import os
@@ -68,6 +72,8 @@ def _machine() -> dict[str, Any]:
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        # thread settings change float rounding (and so a seed's exact result) and the seconds per epoch
+        "thread_env": {k: os.environ[k] for k in THREAD_ENV if k in os.environ},
     }
 
 
