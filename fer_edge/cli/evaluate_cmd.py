@@ -52,6 +52,20 @@ def _pct(v: float | None) -> str:
     help="Training data to check the scored images for exact copies [default: the training images of --data].",
 )
 @click.option(
+    "--leak-check",
+    type=click.Choice(["exact", "near"]),
+    default="exact",
+    show_default=True,
+    help="What counts as a copy of a scored image: identical pixels, or also a near duplicate (pHash within 4 bits).",
+)
+@click.option(
+    "--leak-also",
+    "leak_also",
+    multiple=True,
+    metavar="USAGE",
+    help="Also count copies in this usage of --data (e.g. PublicTest, when it chose or calibrated the model); repeatable.",
+)
+@click.option(
     "--latency-runs",
     type=click.IntRange(min=0),
     default=200,
@@ -84,6 +98,8 @@ def evaluate(
     split_method: str,
     label_map: tuple[str, ...],
     train_data: Path | None,
+    leak_check: str,
+    leak_also: tuple[str, ...],
     latency_runs: int,
     out_dir: Path | None,
     calibrate_on: str | None,
@@ -114,7 +130,7 @@ def evaluate(
         check_report_folder(out_dir, force)
     if write_card and not calibrate_on:
         raise FerEdgeError("--write-card records a fitted temperature: give --calibrate-on USAGE too")
-    loader = (data, split_seed, train_data, split_method, label_map)
+    loader = (data, split_seed, train_data, split_method, label_map, leak_check == "near", leak_also)
     eval_data, calibration_data = _load(loader, usage, split, calibrate_on)
     result = evaluate_models(models, eval_data, latency_runs=latency_runs, calibration_data=calibration_data)
     if write_card:
@@ -140,9 +156,9 @@ def _load(loader: tuple, usage: str | None, split: str | None, calibrate_on: str
     from fer_edge.errors import FerEdgeError
     from fer_edge.evaluation import load_eval_data, parse_label_map
 
-    data, split_seed, train_data, split_method, label_map = loader
+    data, split_seed, train_data, split_method, label_map, near, leak_also = loader
     mapping = parse_label_map(label_map)
-    eval_data = load_eval_data(data, usage, split, mapping, split_seed, train_data, split_method)
+    eval_data = load_eval_data(data, usage, split, mapping, split_seed, train_data, split_method, near, leak_also)
     calibration_data = None
     if calibrate_on:
         if f": usage {calibrate_on}," in eval_data.description:

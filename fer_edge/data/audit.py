@@ -92,9 +92,12 @@ def near_duplicate_groups(ds: FerDataset, hamming: int = HAMMING) -> np.ndarray:
     return component.astype(np.int64)[groups]
 
 
-def leakage_mask(test: FerDataset, train: FerDataset) -> np.ndarray:
-    """True for each image of ``test`` whose exact pixels also occur in ``train``."""
-    groups = pixel_groups(np.concatenate([test.images, train.images]))
+def leakage_mask(test: FerDataset, train: FerDataset, near: bool = False, hamming: int = HAMMING) -> np.ndarray:
+    """True for each image of ``test`` whose exact pixels (``near``: or a near duplicate) also occur in ``train``."""
+    if near:
+        groups = near_duplicate_groups(FerDataset.concat([test, train]), hamming)
+    else:
+        groups = pixel_groups(np.concatenate([test.images, train.images]))
     return np.isin(groups[: len(test)], groups[len(test) :])
 
 

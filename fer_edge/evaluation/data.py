@@ -34,6 +34,7 @@ class EvalData:
     leaked: np.ndarray | None = None
     train_source: str = ""
     notes: list[str] = field(default_factory=list)
+    leak_kind: str = "exact"  # exact pixel copies, or "near": exact copies and near duplicates
 
 
 def parse_label_map(items: Sequence[str]) -> dict[str, str | None]:
@@ -173,11 +174,15 @@ def load_eval_data(
     seed: int = 0,
     train_data: Path | None = None,
     split_method: str = "stratified",
+    near: bool = False,
+    seen_usages: Sequence[str] = (),
 ) -> EvalData:
     """The evaluation images of ``path`` (default: PrivateTest when tagged), mapped and checked for leakage.
 
     Leakage is checked against ``train_data`` when given, else against the training images of
-    the same dataset (its Training usage, or the training part of ``split``).
+    the same dataset (its Training usage, or the training part of ``split``), plus the images of
+    ``seen_usages`` (e.g. PublicTest, when it chose or calibrated the model); ``near`` counts near
+    duplicates (``fer_edge.data.audit.near_duplicate_groups``) as copies too.
     """
     from fer_edge.data.audit import leakage_mask
 
@@ -198,7 +203,15 @@ def load_eval_data(
     else:
         train, train_source = None, ""
         notes.append("leakage not checked: no training data given (--train-data)")
-    leaked = leakage_mask(data, train) if train is not None else None
+    for tag in seen_usages:
+        if tag in set(data.usage.tolist()):
+            raise FerEdgeError(f"--leak-also {tag}: that is the usage being scored; name the images the model saw")
+        seen = ds.with_usage(tag)
+        if len(seen) == 0:
+            raise FerEdgeError(f"--leak-also {tag}: {path} has no image tagged {tag}; tags: {ds.usage_counts()}")
+        train = seen if train is None else FerDataset.concat([train, seen])
+        train_source = f"{train_source} + {tag} ({len(seen)})" if train_source else f"{tag} of {path} ({len(seen)})"
+    leaked = leakage_mask(data, train, near=near) if train is not None else None
     counts = np.bincount(data.labels, minlength=len(EMOTIONS))
     missing = [EMOTIONS[c] for c in range(len(EMOTIONS)) if counts[c] == 0]
     return EvalData(
@@ -210,4 +223,5 @@ def load_eval_data(
         leaked=leaked,
         train_source=train_source,
         notes=notes,
+        leak_kind="near" if near else "exact",
     )

@@ -47,9 +47,14 @@ def _leakage(ev: Evaluation) -> str:
     if d.leaked is None:
         return "Leakage: not checked (" + "; ".join(d.notes or ["no training data"]) + ")."
     k, n = int(d.leaked.sum()), len(d.leaked)
+    what = (
+        "an exact pixel copy (identical 48x48 pixel bytes)"
+        if d.leak_kind == "exact"
+        else "an exact copy or a near duplicate (64-bit pHash within 4 bits, joined transitively)"
+    )
     return (
-        f"Leakage: {k:,} of {n:,} evaluation images ({k / max(n, 1):.1%}) have an exact pixel copy in the "
-        f"training data ({d.train_source}; identical 48x48 pixel bytes). The table gives accuracy on the full "
+        f"Leakage: {k:,} of {n:,} evaluation images ({k / max(n, 1):.1%}) have {what} in the "
+        f"images the model saw ({d.train_source}). The table gives accuracy on the full "
         f"split and on its {n - k:,} leakage-free images."
     )
 
@@ -337,7 +342,9 @@ def _write_report_files(ev: Evaluation, folder: Path, command: str, pd: Any) -> 
             else {
                 "train_source": d.train_source,
                 "images_with_copy_in_train": int(d.leaked.sum()),
-                "method": "exact pixel copy (identical 48x48 bytes)",
+                "method": "exact pixel copy (identical 48x48 bytes)"
+                if d.leak_kind == "exact"
+                else "exact copy or near duplicate (64-bit pHash within 4 bits, joined transitively)",
             },
             "notes": d.notes,
         },

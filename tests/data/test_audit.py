@@ -167,3 +167,9 @@ def test_near_duplicate_groups_join_exact_and_near_copies(planted):
     same_exact = exact[:, None] == exact[None, :]
     assert np.all((near[:, None] == near[None, :])[same_exact])  # never splits an exact group
     assert len(np.unique(near)) == len(np.unique(exact)) - 1  # only the one near pair merges
+
+
+def test_leakage_mask_near_counts_a_near_copy_exact_does_not(planted):
+    test, train = planted.subset([20, 30]), planted.subset([21, 0])
+    assert list(leakage_mask(test, train)) == [False, False]
+    assert list(leakage_mask(test, train, near=True, hamming=2)) == [True, False]

@@ -155,3 +155,41 @@ def test_bad_model_files_and_existing_report(models, tmp_path, capsys):
     code, _, err = run(capsys, "evaluate", models["float32"], "--data", data, "--out", out)
     assert code == 2 and "already exists" in err
     assert (out / "report.md").read_text() == "keep me"
+
+
+def test_leak_check_counts_near_copies_and_the_images_used_for_selection(models, tmp_path, capsys):
+    """PrivateTest copies: one of Training (exact), one of PublicTest (exact), one near copy of Training."""
+    import numpy as np
+
+    from fer_edge.data import FerDataset
+
+    ds = make_synthetic(210, seed=8)
+    usage = np.array(["Training"] * 140 + ["PublicTest"] * 35 + ["PrivateTest"] * 35, dtype=object)
+    img = ds.images.copy()
+    img[175] = img[0]  # exact copy of a Training image
+    img[176] = img[150]  # exact copy of a PublicTest image
+    img[177] = np.clip(img[1].astype(int) + 2, 0, 255).astype(np.uint8)  # near copy of a Training image
+    data = tmp_path / "fer.csv"
+    save_dataset(FerDataset(img, ds.labels, usage, ds.sources), data, Form.CSV)
+
+    def leaked(*extra):
+        out = tmp_path / f"r{len(extra)}"
+        code, _, err = run(
+            capsys, "evaluate", models["int8"], "--data", data, "--latency-runs", "0", "--out", out, *extra
+        )
+        assert code == 0, err
+        return json.loads((out / "report.json").read_text())["data"]["leakage"]
+
+    assert leaked()["images_with_copy_in_train"] == 1
+    assert leaked("--leak-also", "PublicTest")["images_with_copy_in_train"] == 2
+    near = leaked("--leak-also", "PublicTest", "--leak-check", "near")
+    from fer_edge.data import load_dataset
+    from fer_edge.data.audit import leakage_mask
+
+    full = load_dataset(data, Form.CSV)
+    seen = FerDataset.concat([full.with_usage("Training"), full.with_usage("PublicTest")])
+    expected = leakage_mask(full.with_usage("PrivateTest"), seen, near=True)
+    assert expected[[0, 1, 2]].all()  # the three planted copies (drawn faces may add natural near pairs at 4 bits)
+    assert near["images_with_copy_in_train"] == int(expected.sum()) and "near duplicate" in near["method"]
+    code, _, err = run(capsys, "evaluate", models["int8"], "--data", data, "--leak-also", "PrivateTest")
+    assert code == 2 and "the usage being scored" in err and len(err.strip().splitlines()) == 1
