@@ -59,6 +59,21 @@ def _leakage(ev: Evaluation) -> str:
     )
 
 
+def wilson_interval(accuracy: float | None, n: int) -> tuple[float, float] | None:
+    """95 % Wilson interval of an accuracy measured on ``n`` images (None when there is none)."""
+    if accuracy is None or n == 0:
+        return None
+    from scipy.stats import binomtest
+
+    ci = binomtest(round(accuracy * n), n).proportion_ci(0.95, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def _with_ci(accuracy: float | None, n: int) -> str:
+    ci = wilson_interval(accuracy, n)
+    return _fmt(accuracy, "pct") + ("" if ci is None else f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]")
+
+
 def _label(r: EvalRow) -> str:
     return f"{r.model} {r.precision}"
 
@@ -155,13 +170,15 @@ def markdown(ev: Evaluation, command: str, chart: str | None, figures: dict[str,
         "single-image invokes on one thread (TFLite), the files timed in interleaved rounds on a shared CPU."
     )
     out.append("")
+    n_all = len(ev.data.dataset)
+    n_clean = n_all - int(ev.data.leaked.sum()) if ev.data.leaked is not None else 0
     headers = [
         "model",
         "precision",
         "size",
         "vs float32",
-        "accuracy",
-        "leak-free acc.",
+        "accuracy [95 % CI]",
+        "leak-free acc. [95 % CI]",
         "macro F1",
         "Δ acc. (pp)",
         "agree w/ float",
@@ -174,8 +191,8 @@ def markdown(ev: Evaluation, command: str, chart: str | None, figures: dict[str,
             r.precision,
             _fmt(r.size_bytes, "kib"),
             _fmt(r.size_vs_float32, "ratio"),
-            _fmt(r.accuracy, "pct"),
-            _fmt(r.accuracy_leakage_free, "pct"),
+            _with_ci(r.accuracy, n_all),
+            _with_ci(r.accuracy_leakage_free, n_clean),
             _fmt(r.macro_f1, "pct"),
             _fmt(r.delta_accuracy_pp, "pp"),
             _fmt(r.agreement_with_float, "pct"),
@@ -350,6 +367,15 @@ def _write_report_files(ev: Evaluation, folder: Path, command: str, pd: Any) -> 
         },
         "environment": ev.environment,
         "rows": [r.to_dict() for r in ev.rows],
+        "accuracy_wilson_95": {
+            f"{r.model} {r.precision}": {
+                "all": wilson_interval(r.accuracy, len(d.dataset)),
+                "leakage_free": wilson_interval(
+                    r.accuracy_leakage_free, len(d.dataset) - int(d.leaked.sum()) if d.leaked is not None else 0
+                ),
+            }
+            for r in ev.rows
+        },
         "targets": ev.targets,
         "calibration": {
             f: {

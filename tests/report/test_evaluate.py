@@ -193,3 +193,20 @@ def test_leak_check_counts_near_copies_and_the_images_used_for_selection(models,
     assert near["images_with_copy_in_train"] == int(expected.sum()) and "near duplicate" in near["method"]
     code, _, err = run(capsys, "evaluate", models["int8"], "--data", data, "--leak-also", "PrivateTest")
     assert code == 2 and "the usage being scored" in err and len(err.strip().splitlines()) == 1
+
+
+def test_report_gives_wilson_intervals_of_both_accuracies(models, tmp_path, capsys):
+    from scipy.stats import binomtest
+
+    data = write_other_dataset(tmp_path / "o")
+    out = tmp_path / "rep"
+    code, _, err = run(capsys, "evaluate", models["int8"], "--data", data, "--latency-runs", "0", "--out", out)
+    assert code == 0, err
+    report = json.loads((out / "report.json").read_text())
+    row = report["rows"][0]
+    n = report["data"]["images"]
+    expected = binomtest(round(row["accuracy"] * n), n).proportion_ci(0.95, method="wilson")
+    ci = report["accuracy_wilson_95"][f"{row['model']} {row['precision']}"]
+    assert ci["all"] == pytest.approx([expected.low, expected.high])
+    assert ci["leakage_free"][0] <= row["accuracy_leakage_free"] <= ci["leakage_free"][1]
+    assert f"[{100 * expected.low:.1f}, {100 * expected.high:.1f}]" in (out / "report.md").read_text()
