@@ -879,14 +879,17 @@ def _retrained_section(c: Computed, exp: Experiment, results_dir: Path, out_dir:
         c.facts[f"{key}.leave_out_estimate"] = f"{r.leave_out_estimate_mean:+.2f}"
         rows.append(
             {
-                "grouped cell (vs faithful)": f"`{r.cell}` (`{r.random_cell}`)",
-                "seeds": r.seeds,
+                "grouped cell (vs faithful)": f"`{r.cell}` (`{r.random_cell}`)"
+                if not r.cell.startswith("pooled")
+                else f"**{r.variant}, pooled over its cells**",
+                "seeds": r.seeds if not r.cell.startswith("pooled") else f"{r.seeds} (cell, seed) pairs",
                 "test images (leaked)": f"{r.test_images_mean:.0f} ({r.leaked_images_mean:.0f})",
                 "accuracy faithful / grouped": f"{r.random_all_mean:.2f} / {r.grouped_all_mean:.2f}",
                 "difference, all [95 % CI]": f"{iv['all'].estimate:+.2f} [{_ci(iv['all'], signed=True)}]",
                 "difference, leakage-free [95 % CI]": f"{iv['leakage_free'].estimate:+.2f} "
                 f"[{_ci(iv['leakage_free'], signed=True)}]",
-                "leaked images: faithful / grouped": f"{r.random_leaked_mean:.1f} / {r.grouped_leaked_mean:.1f}",
+                "leaked images: faithful / grouped [difference, 95 % CI]": f"{r.random_leaked_mean:.1f} / "
+                f"{r.grouped_leaked_mean:.1f} [{_ci(iv['leaked'], signed=True)}]",
                 "leave-out estimate": f"{r.leave_out_estimate_mean:+.2f}",
                 "McNemar p per seed": r.mcnemar_p_per_seed,
             }
@@ -897,7 +900,9 @@ def _retrained_section(c: Computed, exp: Experiment, results_dir: Path, out_dir:
             _md_table(pd.DataFrame(rows)),
             "",
             "Leave-out estimate: the faithful runs' own accuracy on all test images minus on the leakage-free part "
-            "(the measure of the section above), for comparison. Per-seed rows: `leakage_retrained.csv`.",
+            "(the measure of the section above), for comparison. The pooled row takes every (cell, seed) pair of the "
+            "variant as one replicate, which assumes one leakage effect for all cells. Per-seed rows: "
+            "`leakage_retrained.csv`.",
             "",
         ]
     )

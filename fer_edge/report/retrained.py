@@ -98,14 +98,25 @@ def per_seed_table(results_dir: Path, exp: Experiment) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+POOLED = "pooled"
+
+
 def summary_table(per_seed: pd.DataFrame) -> pd.DataFrame:
-    """Per grouped cell: means and the 95 % t interval of each difference over seeds."""
+    """Per grouped cell, then pooled per variant: means and the 95 % t interval of each difference.
+
+    The pooled row treats every (cell, seed) pair of a variant as one replicate of "what the copies
+    add": it assumes one leakage effect for all cells, which the per-cell rows let a reader check.
+    """
+    groups = [((v, c), sub) for (v, c), sub in per_seed.groupby(["variant", "cell"], sort=False)]
+    for v, sub in per_seed.groupby("variant", sort=False):
+        if sub.cell.nunique() > 1:
+            groups.append(((v, f"{POOLED}-{v}"), sub))
     rows = []
-    for (variant, cell), sub in per_seed.groupby(["variant", "cell"], sort=False):
+    for (variant, cell), sub in groups:
         row: dict[str, Any] = {
             "variant": variant,
             "cell": cell,
-            "random_cell": sub.random_cell.iloc[0],
+            "random_cell": sub.random_cell.iloc[0] if sub.random_cell.nunique() == 1 else "all faithful cells",
             "seeds": len(sub),
             "test_images_mean": sub.test_images.mean(),
             "leaked_images_mean": sub.leaked_images.mean(),

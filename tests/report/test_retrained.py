@@ -86,3 +86,23 @@ def test_per_seed_table_pairs_twins_by_seed_and_the_summary_gives_intervals(tmp_
     assert summary.difference_all_ci_low < summary.difference_all_mean < summary.difference_all_ci_high
     assert list(table.difference_all) == pytest.approx(expected)
     assert summary.difference_all_mean == pytest.approx(np.mean(expected))
+
+
+def test_summary_pools_every_cell_and_seed_of_a_variant():
+    import pandas as pd
+
+    from fer_edge.report.retrained import summary_table
+
+    rows = []
+    for cell, diffs in (("a", [1.0, 2.0]), ("b", [3.0, 4.0, 5.0])):
+        for seed, d in enumerate(diffs):
+            rows.append({"variant": "g", "cell": cell, "random_cell": cell[:1] + "0", "seed": seed, "test_images": 10,
+                         "leaked_images": 1, **{f"{w}_{p}": 50.0 for w in ("random", "grouped") for p in
+                                                ("all", "leakage_free", "leaked")},
+                         "difference_all": d, "difference_leakage_free": 0.0, "difference_leaked": 0.0,
+                         "mcnemar_p_all": 1.0})  # fmt: skip
+    summary = summary_table(pd.DataFrame(rows)).set_index("cell")
+    assert list(summary.index) == ["a", "b", "pooled-g"]
+    assert summary.loc["pooled-g", "seeds"] == 5
+    assert summary.loc["pooled-g", "difference_all_mean"] == pytest.approx(3.0)
+    assert summary.loc["a", "difference_all_mean"] == pytest.approx(1.5)
