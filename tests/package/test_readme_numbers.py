@@ -39,6 +39,6 @@ def test_readme_factorial_table_matches_table1():
 
 def test_readme_seed_counts_match_table1():
     table = _table1()
-    line = next(x for x in (ROOT / "README.md").read_text().splitlines() if "Seeds per faithful cell" in x)
+    line = next(x for x in (ROOT / "README.md").read_text().splitlines() if "Each faithful cell has" in x)
     for cell, row in table.items():
         assert f"`{cell}` {row['seeds']}" in line, cell
