@@ -437,6 +437,29 @@ def plot_summary(runs: pd.DataFrame, t1: pd.DataFrame, path: Path) -> Path:
     return save(fig, path)
 
 
+def plot_retrained(per_seed: pd.DataFrame, path: Path) -> Path:
+    """Per grouped cell, each seed's faithful − grouped difference on all, leakage-free and leaked test images."""
+    from fer_edge.training.figures import pyplot, save
+
+    plt = pyplot()
+    cells = list(dict.fromkeys(per_seed.cell))
+    parts = (("all", "all test images", "#1f77b4"), ("leakage_free", "leakage-free", "#2ca02c"),
+             ("leaked", "leaked (÷5)", "#d62728"))  # fmt: skip
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(cells)), 4))
+    for k, (part, label, color) in enumerate(parts):
+        for i, cell in enumerate(cells):
+            vals = per_seed[per_seed.cell == cell][f"difference_{part}"] / (5 if part == "leaked" else 1)
+            x = np.full(len(vals), i + (k - 1) * 0.22)
+            ax.plot(x, vals, "o", color=color, ms=5, label=label if i == 0 else None)
+            ax.plot([x[0] - 0.08, x[0] + 0.08], [vals.mean()] * 2, color=color, lw=2)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(np.arange(len(cells)), [c.replace("_", "\n") for c in cells], fontsize=8)
+    ax.set_ylabel("faithful − grouped accuracy (points)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    return save(fig, path)
+
+
 def plot_mean_confusions(mats: dict[str, list[np.ndarray]], cells: list[str], path: Path) -> Path:
     """Row-normalised confusion matrix averaged over seeds, one panel per cell."""
     from fer_edge.training.figures import pyplot, save
@@ -858,6 +881,8 @@ def _retrained_section(c: Computed, exp: Experiment, results_dir: Path, out_dir:
         return
     c.written.append(write_text(out_dir / "leakage_retrained.csv", per_seed.to_csv(index=False, float_format="%.4f")))
     summary = summary_table(per_seed)
+    fig = plot_retrained(per_seed, out_dir / "figures" / "leakage_retrained.png")
+    c.written.append(fig)
     rows = []
     for r in summary.itertuples():
         iv = {
@@ -903,6 +928,10 @@ def _retrained_section(c: Computed, exp: Experiment, results_dir: Path, out_dir:
             "(the measure of the section above), for comparison. The pooled row takes every (cell, seed) pair of the "
             "variant as one replicate, which assumes one leakage effect for all cells. Per-seed rows: "
             "`leakage_retrained.csv`.",
+            "",
+            f"![faithful minus grouped, per seed]({fig.relative_to(out_dir)})",
+            "",
+            "Dots: one seed each; bars: the mean. The leaked-image differences are divided by 5 to share the axis.",
             "",
         ]
     )
