@@ -115,7 +115,8 @@ def copies_into_test(split: Split, groups: np.ndarray, method: str) -> Split:
     where = np.where(touches[2], 2, np.where(touches[0], 0, 1))[groups]
     used = np.zeros(len(groups), bool)
     used[np.concatenate([split.train, split.val, split.test])] = True
-    return Split(*(np.flatnonzero(used & (where == k)) for k in range(3)), split.seed, method)
+    train, val, test = (np.flatnonzero(used & (where == k)) for k in range(3))
+    return Split(train, val, test, split.seed, method)
 
 
 SPLIT_METHODS = ("stratified", "usage", "grouped", "grouped-clean", "stratified-grouped", "stratified-grouped-near")

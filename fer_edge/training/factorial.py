@@ -142,10 +142,11 @@ def load_experiment(path: Path | None = None) -> Experiment:
         for d in [*v.data, *(lvl for c in v.comparisons for lvl in c.levels.values())]:
             if d not in exp.data:
                 raise FerEdgeError(f"{path}: variant {v.name!r} names data cell {d!r}, which 'data' does not define")
-    for d in exp.data.values():
-        if d.same_test_as and d.same_test_as not in exp.data:
+    for cell in exp.data.values():
+        if cell.same_test_as and cell.same_test_as not in exp.data:
             raise FerEdgeError(
-                f"{path}: data cell {d.name!r} names {d.same_test_as!r} in same_test_as, which 'data' does not define"
+                f"{path}: data cell {cell.name!r} names {cell.same_test_as!r} in same_test_as, "
+                "which 'data' does not define"
             )
     return exp
 
