@@ -32,3 +32,19 @@ def test_scores_give_a_wilson_interval_around_the_accuracy():
     assert s["accuracy"] == 0.6 and low < 0.6 < high
     assert round(low, 3) == 0.502 and round(high, 3) == 0.691  # Wilson 95 % for 60/100
     assert s["correct"].sum() == 60
+
+
+def test_clean_subsets_score_and_pair_each_model_on_the_subsets_images():
+    from convert.peer.clean_subset import subset_scores
+
+    first = np.array([True] * 6 + [False] * 4)
+    other = np.array([False] * 4 + [True] * 6)
+    masks = {"all": np.ones(10, bool), "clean": np.arange(10) >= 4}  # the first 4 images leaked
+    rows = {(r["model"], r["subset"]): r for r in subset_scores({"ours": first, "peer": other}, masks)}
+    assert rows["ours", "all"]["accuracy"] == 0.6 and rows["ours", "clean"]["accuracy"] == 2 / 6
+    assert rows["peer", "clean"]["accuracy"] == 1.0 and rows["peer", "clean"]["n"] == 6
+    assert rows["peer", "clean"]["vs_first"] == {"only_first_right": 0, "only_this_right": 4, "mcnemar_exact_p": 0.125}
+    assert rows["peer", "all"]["vs_first"]["only_first_right"] == 4  # the leaked four count only in "all"
+    assert "vs_first" not in rows["ours", "all"]
+    low, high = rows["ours", "all"]["ci95"]
+    assert low < 0.6 < high
