@@ -908,7 +908,8 @@ def _retrained_section(c: Computed, exp: Experiment, results_dir: Path, out_dir:
                 if not r.cell.startswith("pooled")
                 else f"**{r.variant}, pooled over its cells**",
                 "seeds": r.seeds if not r.cell.startswith("pooled") else f"{r.seeds} (cell, seed) pairs",
-                "test images (leaked)": f"{r.test_images_mean:.0f} ({r.leaked_images_mean:.0f})",
+                "test images (leaked)": f"{r.test_images_mean:.0f} ({r.leaked_images_mean:.0f})"
+                + (" a cell, mean" if r.cell.startswith("pooled") else ""),
                 "accuracy faithful / grouped": f"{r.random_all_mean:.2f} / {r.grouped_all_mean:.2f}",
                 "difference, all [95 % CI]": f"{iv['all'].estimate:+.2f} [{_ci(iv['all'], signed=True)}]",
                 "difference, leakage-free [95 % CI]": f"{iv['leakage_free'].estimate:+.2f} "
@@ -916,7 +917,7 @@ def _retrained_section(c: Computed, exp: Experiment, results_dir: Path, out_dir:
                 "leaked images: faithful / grouped [difference, 95 % CI]": f"{r.random_leaked_mean:.1f} / "
                 f"{r.grouped_leaked_mean:.1f} [{_ci(iv['leaked'], signed=True)}]",
                 "leave-out estimate": f"{r.leave_out_estimate_mean:+.2f}",
-                "McNemar p per seed": r.mcnemar_p_per_seed,
+                "McNemar p per seed": r.mcnemar_p_per_seed if not r.cell.startswith("pooled") else "(per cell above)",
             }
         )
     c.sections["section.leakage_retrained"] = "\n".join(
