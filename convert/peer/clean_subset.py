@@ -27,12 +27,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout, when run as a script
 
-from convert.peer.compare import REPO, extract_peer, peer_preprocess, score_peer_keras, score_tflite  # noqa: E402
+from convert.peer.compare import (  # noqa: E402
+    REPO,
+    extract_peer,
+    fer_edge_input,
+    model_spec,
+    peer_preprocess,
+    score_peer_keras,
+    score_tflite,
+)
 from fer_edge.atomic import write_text  # noqa: E402
 from fer_edge.data import FerDataset, load_dataset  # noqa: E402
 from fer_edge.errors import FerEdgeError  # noqa: E402
-from fer_edge.runtime.interpreter import TfliteModel  # noqa: E402
-from fer_edge.runtime.model_file import to_channels  # noqa: E402
 
 SUBSETS = (
     ("all", "all PrivateTest images"),
@@ -88,12 +94,8 @@ def main(data: Path, peer_wheel: Path, models: tuple[str, ...], out: Path) -> No
     y = ds.labels
     correct: dict[str, np.ndarray] = {}
     for spec in models:
-        name, _, path_text = spec.partition("=")
-        path = Path(path_text)
-        if not name or not path.is_file():
-            raise FerEdgeError(f"--model {spec!r}: give NAME=PATH to an existing .tflite")
-        channels = int(TfliteModel(path).input.shape[-1])
-        correct[name] = score_tflite(name, path, to_channels(ds.images, channels), y, masks["all"], "")["correct"]
+        name, path = model_spec(spec)
+        correct[name] = score_tflite(name, path, fer_edge_input(path, ds.images), y, masks["all"], "")["correct"]
     with tempfile.TemporaryDirectory(prefix="fer-peer-") as tmp:
         files = extract_peer(peer_wheel, Path(tmp))
         px = peer_preprocess(ds.images)

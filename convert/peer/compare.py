@@ -83,6 +83,20 @@ def interleaved_latency(paths: list[Path]) -> list[dict[str, float]]:
     return [{"invoke_ms_median": float(np.median(t)), "invoke_ms_p95": float(np.percentile(t, 95))} for t in times]
 
 
+def model_spec(spec: str) -> tuple[str, Path]:
+    """``NAME=PATH.tflite`` of a --model option, the file checked to exist."""
+    name, _, path_text = spec.partition("=")
+    path = Path(path_text)
+    if not name or not path.is_file():
+        raise FerEdgeError(f"--model {spec!r}: give NAME=PATH to an existing .tflite")
+    return name, path
+
+
+def fer_edge_input(path: Path, images: np.ndarray) -> np.ndarray:
+    """Gray images as the fer-edge model at ``path`` takes them (1 or 3 channels, raw 0-255)."""
+    return to_channels(images, int(TfliteModel(path).input.shape[-1]))
+
+
 def tflite_probs(path: Path, x: np.ndarray) -> tuple[np.ndarray, TfliteModel]:
     m = TfliteModel(path, num_threads=1)
     probs = np.concatenate([m.run(x[i : i + 1])[0] for i in range(len(x))])
@@ -214,12 +228,8 @@ def main(data: Path, peer_wheel: Path, models: tuple[str, ...], notes: tuple[str
     clean = ~leakage_mask(ds, full.with_usage("Training"))
     rows = []
     for spec in models:
-        name, _, path = spec.partition("=")
-        path = Path(path)
-        if not name or not path.is_file():
-            raise FerEdgeError(f"--model {spec!r}: give NAME=PATH to an existing .tflite")
-        channels = int(TfliteModel(path).input.shape[-1])
-        row = score_tflite(name, path, to_channels(ds.images, channels), y, clean, "fer-edge: raw 0-255, 48x48")
+        name, path = model_spec(spec)
+        row = score_tflite(name, path, fer_edge_input(path, ds.images), y, clean, "fer-edge: raw 0-255, 48x48")
         card = ModelCard.load(path)
         if card:
             row["architecture"] = card.architecture
