@@ -3,7 +3,9 @@
 By default the best seed of each cell; with ``--every-seed``, every seed whose ``model.keras`` is
 on this machine (per-seed models stay out of git, so the committed best model stands for its own
 seed), with the float16/int8 change per cell as a mean and 95 % t interval over seeds and an exact
-McNemar test of int8 against the Keras float model per model. The PASS thresholds are options
+McNemar test of int8 against the Keras float model per model. Seeds whose models are gone can be
+retrained into a scratch folder (``--results`` that folder, ``--committed train/results``): each row
+then says whether the retrain reproduced the committed run (equal test predictions). The PASS thresholds are options
 (``--max-int8-loss-pp``, ``--max-float16-loss-pp``) and the reports state the ones used.
 
 The factorial trains on stratified 80/10/10 splits of its data cells (some cells include
@@ -18,6 +20,9 @@ summary table over the cells.
         --models runs/convert-factorial --out convert/results/factorial
     python convert/factorial_quantization.py --results train/results --data /work/shared/data/fer2013 \\
         --every-seed --cell dir-rgb-28709_cnn ... --models runs/convert-factorial-seeds --out convert/results/factorial/seeds
+    python convert/factorial_quantization.py --results runs/reproduce-faithful --committed train/results \\
+        --data /work/shared/data/fer2013 --every-seed --seed 1 --seed 2 --cell csv-gray-35887_cnn ... \\
+        --models runs/convert-factorial-seeds --out convert/results/factorial/seeds
 """
 
 from __future__ import annotations
@@ -42,16 +47,40 @@ PRECISIONS = tuple(p for p in ALL_PRECISIONS if p != "dynamic")  # the study's t
 
 def _cell_models(results: Path, only: tuple[str, ...], every_seed: bool = False) -> list[Path]:
     """Best-seed models, or every local seed's model (the best copy only for a seed not on this machine)."""
-    best = sorted((results / "runs").glob("*/best/model.keras"))
-    best = [p for p in best if not only or p.parent.parent.name in only]
+    runs = results / "runs"
+    best = [p for p in sorted(runs.glob("*/best/model.keras")) if not only or p.parent.parent.name in only]
     if not every_seed:
         return best
-    out = []
-    for b in best:
-        seeds = sorted(b.parent.parent.glob("seed*/model.keras"))
-        chosen = json.loads((b.parent / "chosen.json").read_text())["run"]
-        out += seeds + ([b] if not any(s.parent.name == chosen for s in seeds) else [])
+    local = [p for p in runs.glob("*/seed*/model.keras") if not only or p.parent.parent.name in only]
+    out: list[Path] = []
+    for cell in sorted({p.parent.parent for p in best} | {p.parent.parent for p in local}):
+        seeds = sorted(cell.glob("seed*/model.keras"))
+        b = cell / "best" / "model.keras"
+        if b.exists():
+            chosen = json.loads((b.parent / "chosen.json").read_text())["run"]
+            seeds += [] if any(s.parent.name == chosen for s in seeds) else [b]
+        out += seeds
     return out
+
+
+def _committed_run(committed: Path, cell: str, run: Path) -> dict:
+    """The committed run this model retrains: its accuracy, and whether the retrain's test predictions equal it."""
+    ref = committed / "runs" / cell / run.name
+    if not (ref / "metrics.json").exists() or not (ref / "predictions.npz").exists():
+        raise FerEdgeError(f"{ref}: no committed run to compare with; pass the --committed folder that holds {cell}")
+    mine, theirs = np.load(run / "predictions.npz"), np.load(ref / "predictions.npz")
+    same = all(np.array_equal(mine[k], theirs[k]) for k in ("index", "probs"))
+    accuracy = json.loads((ref / "metrics.json").read_text())["test"]["accuracy"]
+    return {"path": str(ref), "accuracy": accuracy, "identical_predictions": bool(same)}
+
+
+def _model_column(row: dict) -> str:
+    ref = row.get("committed_run")
+    if ref is None:
+        return "the run"
+    if ref["identical_predictions"]:
+        return "retrained, identical to the run"
+    return f"retrained, differs (run: {100 * ref['accuracy']:.2f} %)"
 
 
 def _run_dir(model_path: Path) -> Path:
@@ -121,6 +150,13 @@ def _rebuild(model_path: Path, results: Path, data_root: Path):
 @click.option("--latency-runs", type=int, default=200)
 @click.option("--every-seed", is_flag=True, help="Every seed with a local model.keras, not only the best.")
 @click.option("--seed", "seeds", type=int, multiple=True, help="With --every-seed: only these seeds.")
+@click.option(
+    "--committed",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="When --results holds retrained runs: the results folder with the committed runs they retrain "
+    "(each row then says whether the retrain's test predictions equal the committed run's).",
+)
 @click.option("--max-int8-loss-pp", type=float, default=None, help="PASS threshold (default: the evaluator's, 1.0).")
 @click.option("--max-float16-loss-pp", type=float, default=None, help="PASS threshold (default: the evaluator's, 0.1).")
 def main(
@@ -132,6 +168,7 @@ def main(
     latency_runs: int,
     every_seed: bool,
     seeds: tuple[int, ...],
+    committed: Path | None,
     max_int8_loss_pp: float | None,
     max_float16_loss_pp: float | None,
 ) -> None:
@@ -198,6 +235,7 @@ def main(
             "int8_speedup_vs_float32": rows["int8"]["speedup_vs_float32"],
             "mcnemar_int8_vs_keras": _mcnemar(test.labels, float_pred, int8_pred),
             "targets": {t["target"]: t["passed"] for t in ev.targets},
+            **({"committed_run": _committed_run(committed, cell, run)} if committed else {}),
         })  # fmt: skip
         print(json.dumps(summary[-1]), flush=True)
     if not summary:
@@ -236,16 +274,19 @@ def _summary_md(summary: list[dict], command: str, limits: dict[str, float], eve
         "Each model on its own test split (see each model's report.md); Keras accuracy recomputed here and as recorded "
         f"by the run. PASS: int8 loses at most {limits['int8']} pp and float16 at most {limits['float16']} pp against "
         "the Keras float model (the thresholds this run used; the per-model reports state the same). McNemar: exact "
-        "test of int8 against Keras on the same images (images only one of the two gets right).",
+        "test of int8 against Keras on the same images (images only one of the two gets right). Model: the committed "
+        "run's own model, or a retrain of that seed (`--committed`), identical when its test predictions equal the "
+        "run's bit for bit; a retrain that differs is another model of the same seed and protocol, and its deltas "
+        "are against its own Keras accuracy.",
         "",
-        "| cell | seed | test images | Keras (recorded) | Keras | float16 Δ pp | int8 | int8 Δ pp | McNemar p (float only / int8 only right) | int8 PASS | int8 size vs f32 | int8 speed-up |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| cell | seed | model | test images | Keras (recorded) | Keras | float16 Δ pp | int8 | int8 Δ pp | McNemar p (float only / int8 only right) | int8 PASS | int8 size vs f32 | int8 speed-up |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summary:
         mc = s["mcnemar_int8_vs_keras"]
         passed = s["targets"].get(f"int8 loses <= {limits['int8']} pp accuracy vs the Keras float model")
         lines.append(
-            f"| {s['cell']} | {s['seed']} | {s['test_images']:,} | {100 * s['keras_accuracy_recorded']:.2f} % | "
+            f"| {s['cell']} | {s['seed']} | {_model_column(s)} | {s['test_images']:,} | {100 * s['keras_accuracy_recorded']:.2f} % | "
             f"{100 * s['keras_accuracy']:.2f} % | {s['float16_delta_pp']:+.2f} | {100 * s['int8_accuracy']:.2f} % | "
             f"{s['int8_delta_pp']:+.2f} | {mc['p']:.3f} ({mc['only_float_right']} / {mc['only_int8_right']}) | "
             f"{mark[passed]} | {100 * s['int8_size_vs_float32']:.1f} % | {s['int8_speedup_vs_float32']:.2f}x |"

@@ -68,3 +68,56 @@ def test_every_seed_summaries_add_up_per_model(recipe):
     assert rows[1]["new"] is True and commands == ["a", "b"]
     with pytest.raises(FerEdgeError, match="thresholds"):
         recipe._merge(old, [], "c", {"int8": 0.5, "float16": 0.1})
+
+
+def _run(folder: Path, accuracy: float, probs: np.ndarray) -> Path:
+    import json
+
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps({"test": {"accuracy": accuracy}}))
+    np.savez(folder / "predictions.npz", index=np.arange(len(probs)), probs=probs)
+    return folder
+
+
+def test_committed_run_tells_a_reproduced_seed_from_a_different_model(recipe, tmp_path):
+    from fer_edge.errors import FerEdgeError
+
+    probs = np.random.default_rng(0).random((5, 7)).astype(np.float32)
+    committed = tmp_path / "train-results"
+    _run(committed / "runs" / "c_cnn" / "seed1", 0.6, probs)
+    same = recipe._committed_run(committed, "c_cnn", _run(tmp_path / "a" / "runs" / "c_cnn" / "seed1", 0.6, probs))
+    assert same["identical_predictions"] is True and same["accuracy"] == 0.6
+    moved = probs.copy()
+    moved[0, 0] += 1e-6  # one rounding apart is another model
+    other = recipe._committed_run(committed, "c_cnn", _run(tmp_path / "b" / "runs" / "c_cnn" / "seed1", 0.6, moved))
+    assert other["identical_predictions"] is False
+    rows = [{"committed_run": same}, {"committed_run": {**other, "accuracy": 0.5729}}, {}]
+    assert [recipe._model_column(r) for r in rows] == [
+        "retrained, identical to the run", "retrained, differs (run: 57.29 %)", "the run"
+    ]  # fmt: skip
+    with pytest.raises(FerEdgeError, match="no committed run"):
+        recipe._committed_run(committed, "c_cnn", tmp_path / "a" / "runs" / "c_cnn" / "seed7")
+
+
+def test_every_seed_finds_local_seeds_also_without_a_best_model(recipe, tmp_path):
+    import json
+
+    runs = tmp_path / "runs"
+    for cell, seeds in (("a_cnn", (0, 2)), ("b_cnn", (1,))):
+        for k in seeds:
+            (runs / cell / f"seed{k}").mkdir(parents=True)
+            (runs / cell / f"seed{k}" / "model.keras").write_bytes(b"")
+    (runs / "b_cnn" / "best").mkdir()
+    (runs / "b_cnn" / "best" / "model.keras").write_bytes(b"")
+    (runs / "b_cnn" / "best" / "chosen.json").write_text(json.dumps({"run": "seed3"}))
+    found = [str(p.relative_to(runs)) for p in recipe._cell_models(tmp_path, (), every_seed=True)]
+    assert found == [
+        "a_cnn/seed0/model.keras",
+        "a_cnn/seed2/model.keras",
+        "b_cnn/seed1/model.keras",
+        "b_cnn/best/model.keras",
+    ]
+    assert [str(p.relative_to(runs)) for p in recipe._cell_models(tmp_path, ("a_cnn",), every_seed=True)] == [
+        "a_cnn/seed0/model.keras", "a_cnn/seed2/model.keras"
+    ]  # fmt: skip
+    assert recipe._cell_models(tmp_path, ()) == [runs / "b_cnn" / "best" / "model.keras"]
