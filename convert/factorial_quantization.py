@@ -143,7 +143,9 @@ def _rebuild(model_path: Path, results: Path, data_root: Path):
 
 @click.command()
 @click.option("--results", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("train/results"))
-@click.option("--data", "data_root", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option(
+    "--data", "data_root", type=click.Path(exists=True, path_type=Path), default=None, help="FER-2013 folder."
+)
 @click.option("--models", "models_dir", type=click.Path(path_type=Path), default=Path("runs/convert-factorial"))
 @click.option("--out", type=click.Path(path_type=Path), default=Path("convert/results/factorial"))
 @click.option("--cell", "only", multiple=True, help="Only these cells (e.g. dir-rgb-28709_cnn).")
@@ -157,6 +159,7 @@ def _rebuild(model_path: Path, results: Path, data_root: Path):
     help="When --results holds retrained runs: the results folder with the committed runs they retrain "
     "(each row then says whether the retrain's test predictions equal the committed run's).",
 )
+@click.option("--summary-only", is_flag=True, help="Only rewrite OUT/summary.md from OUT/summary.json (no conversion).")
 @click.option("--max-int8-loss-pp", type=float, default=None, help="PASS threshold (default: the evaluator's, 1.0).")
 @click.option("--max-float16-loss-pp", type=float, default=None, help="PASS threshold (default: the evaluator's, 0.1).")
 def main(
@@ -169,6 +172,7 @@ def main(
     every_seed: bool,
     seeds: tuple[int, ...],
     committed: Path | None,
+    summary_only: bool,
     max_int8_loss_pp: float | None,
     max_float16_loss_pp: float | None,
 ) -> None:
@@ -184,6 +188,17 @@ def main(
         "int8": MAX_LOSS_PP["int8"] if max_int8_loss_pp is None else max_int8_loss_pp,
         "float16": MAX_LOSS_PP["float16"] if max_float16_loss_pp is None else max_float16_loss_pp,
     }
+    if summary_only:
+        if not (out / "summary.json").exists():
+            raise FerEdgeError(f"{out}/summary.json: no summary to rewrite; run without --summary-only first")
+        previous = json.loads((out / "summary.json").read_text())
+        commands = previous.get("commands", [previous["command"]])
+        write_text(
+            out / "summary.md", _summary_md(previous["cells"], "`; `".join(commands), previous["limits_pp"], every_seed)
+        )
+        return
+    if data_root is None:
+        raise click.UsageError("--data is required (the FER-2013 folder the runs were trained on)")
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     summary = []
     for model_path in _cell_models(results, only, every_seed):
@@ -263,9 +278,10 @@ def _merge(previous: dict, new: list[dict], command: str, limits: dict[str, floa
 
 
 def _summary_md(summary: list[dict], command: str, limits: dict[str, float], every_seed: bool) -> str:
-    from fer_edge.report.stats import t_interval
+    from fer_edge.report.stats import holm, t_interval
 
     mark = {True: "PASS", False: "FAIL", None: "n/a"}
+    adjusted = holm([s["mcnemar_int8_vs_keras"]["p"] for s in summary])
     lines = [
         f"# Factorial {'models, every local seed' if every_seed else 'best-seed models'}: accuracy after quantization",
         "",
@@ -277,19 +293,20 @@ def _summary_md(summary: list[dict], command: str, limits: dict[str, float], eve
         "test of int8 against Keras on the same images (images only one of the two gets right). Model: the committed "
         "run's own model, or a retrain of that seed (`--committed`), identical when its test predictions equal the "
         "run's bit for bit; a retrain that differs is another model of the same seed and protocol, and its deltas "
-        "are against its own Keras accuracy.",
+        "are against its own Keras accuracy. Holm: the McNemar p adjusted over the "
+        f"{len(summary)} models of this table (one family).",
         "",
-        "| cell | seed | model | test images | Keras (recorded) | Keras | float16 Δ pp | int8 | int8 Δ pp | McNemar p (float only / int8 only right) | int8 PASS | int8 size vs f32 | int8 speed-up |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| cell | seed | model | test images | Keras (recorded) | Keras | float16 Δ pp | int8 | int8 Δ pp | McNemar p (float only / int8 only right) | Holm p | int8 PASS | int8 size vs f32 | int8 speed-up |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for s in summary:
+    for s, p_holm in zip(summary, adjusted, strict=True):
         mc = s["mcnemar_int8_vs_keras"]
         passed = s["targets"].get(f"int8 loses <= {limits['int8']} pp accuracy vs the Keras float model")
         lines.append(
             f"| {s['cell']} | {s['seed']} | {_model_column(s)} | {s['test_images']:,} | {100 * s['keras_accuracy_recorded']:.2f} % | "
             f"{100 * s['keras_accuracy']:.2f} % | {s['float16_delta_pp']:+.2f} | {100 * s['int8_accuracy']:.2f} % | "
             f"{s['int8_delta_pp']:+.2f} | {mc['p']:.3f} ({mc['only_float_right']} / {mc['only_int8_right']}) | "
-            f"{mark[passed]} | {100 * s['int8_size_vs_float32']:.1f} % | {s['int8_speedup_vs_float32']:.2f}x |"
+            f"{p_holm:.3f} | {mark[passed]} | {100 * s['int8_size_vs_float32']:.1f} % | {s['int8_speedup_vs_float32']:.2f}x |"
         )
     if every_seed:
         lines += [
@@ -311,4 +328,6 @@ def _summary_md(summary: list[dict], command: str, limits: dict[str, float], eve
 
 
 if __name__ == "__main__":
-    main()
+    from fer_edge.errors import run_command
+
+    sys.exit(run_command(main, prog_name="python convert/factorial_quantization.py"))

@@ -125,4 +125,6 @@ def main(arch: str, json_out: Path | None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from fer_edge.errors import run_command
+
+    sys.exit(run_command(main, prog_name="python convert/lstm_routes.py"))

@@ -79,4 +79,6 @@ def main(data: Path, out: Path, archs: tuple[str, ...], epochs: int, force: bool
 
 
 if __name__ == "__main__":
-    main()
+    from fer_edge.errors import run_command
+
+    sys.exit(run_command(main, prog_name="python convert/train_reference.py"))

@@ -48,14 +48,17 @@ def test_summary_states_thresholds_and_intervals(recipe):
     rows = [
         {"cell": "c", "seed": s, "test_images": 100, "keras_accuracy_recorded": 0.5, "keras_accuracy": 0.5,
          "float16_delta_pp": 0.0, "int8_accuracy": 0.49, "int8_delta_pp": d, "int8_size_vs_float32": 0.25,
-         "int8_speedup_vs_float32": 2.0, "mcnemar_int8_vs_keras": {"p": 1.0, "only_float_right": 1, "only_int8_right": 0},
+         "int8_speedup_vs_float32": 2.0, "mcnemar_int8_vs_keras": {"p": p, "only_float_right": 1, "only_int8_right": 0},
          "targets": {"int8 loses <= 0.5 pp accuracy vs the Keras float model": d >= -0.5}}
-        for s, d in ((0, -0.2), (1, -0.4), (2, -0.6))
+        for s, d, p in ((0, -0.2, 0.5), (1, -0.4, 0.02), (2, -0.6, 0.01))
     ]  # fmt: skip
     md = recipe._summary_md(rows, "cmd", {"int8": 0.5, "float16": 0.1}, every_seed=True)
     assert "int8 loses at most 0.5 pp" in md and "FAIL" in md and "PASS" in md
     half = 4.302653 * 0.2 / np.sqrt(3)
     assert f"-0.40 [{-0.4 - half:+.2f}, {-0.4 + half:+.2f}]" in md
+    rows_md = [line.split("|") for line in md.splitlines() if line.startswith("| c |")]
+    holm = [cells[11].strip() for cells in rows_md if len(cells) > 11]
+    assert holm == ["0.500", "0.040", "0.030"]  # Holm over the table's 3 models: 3 x 0.01, 2 x 0.02, 0.5
 
 
 def test_every_seed_summaries_add_up_per_model(recipe):
