@@ -195,13 +195,44 @@ def _float_op_names(content: bytes, job: Job) -> list[str]:
         probe.unlink(missing_ok=True)
 
 
-def export_int8(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
-    """Full integer: int8 weights and activations, int8/uint8 input and output.
+#: MLIR quantizer runs tried before the legacy one (see ``integer_conversion``).
+MLIR_ATTEMPTS = 3
 
-    TensorFlow's default (MLIR) quantizer leaves a float SPLIT in an unrolled LSTM's first step
-    (the zero initial state is folded away); the legacy quantizer keeps it integer, so it is tried
-    when the first result still holds float ops.
+
+def integer_conversion(
+    convert: Callable[[bool], bytes], float_ops: Callable[[bytes], list[str]], attempts: int = MLIR_ATTEMPTS
+) -> tuple[bytes, str]:
+    """The first all-integer result of up to ``attempts`` MLIR runs, else of the legacy quantizer.
+
+    The MLIR quantizer sometimes leaves a float SPLIT (with its DEQUANTIZE/QUANTIZE) in an unrolled
+    LSTM's first step, and not always: three conversions of one model with the same calibration
+    images gave one such result and two all-integer ones (2026-12-04). So it is tried again before
+    falling back to the legacy quantizer, which keeps that step integer. ``convert(True)`` runs the
+    MLIR quantizer, ``convert(False)`` the legacy one; the string says which result was kept.
+    When no run is all-integer, the first MLIR result is returned for the caller's check to reject.
     """
+    first: bytes | None = None
+    floats: list[str] = []
+    for attempt in range(1, attempts + 1):
+        content = convert(True)
+        found = float_ops(content)
+        if not found and not floats:
+            return content, "mlir"
+        if not found:
+            return content, f"mlir (run {attempt} of {attempts}; the earlier left float {_names(floats)})"
+        first, floats = first or content, floats or found
+    legacy = convert(False)
+    if not float_ops(legacy):
+        return legacy, f"legacy (the MLIR quantizer left float {_names(floats)} in {attempts} runs)"
+    return first or legacy, "mlir"
+
+
+def _names(ops: list[str]) -> str:
+    return ", ".join(sorted(set(ops)))
+
+
+def export_int8(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
+    """Full integer: int8 weights and activations, int8/uint8 input and output (``integer_conversion``)."""
     import tensorflow as tf
 
     calibration = job.array("calibration")
@@ -214,6 +245,7 @@ def export_int8(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
             yield [calibration[i : i + 1]]
 
     def convert(new_quantizer: bool) -> bytes:
+        job.progress("converting" if new_quantizer else "converting (legacy quantizer)", "int8")
         conv = _converter(model)
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = representative
@@ -224,23 +256,13 @@ def export_int8(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
         _dense_per_tensor(conv, job)
         return conv.convert()
 
-    content = convert(new_quantizer=True)
-    info: dict[str, Any] = {
-        "quantizer": "mlir",
+    content, quantizer = integer_conversion(convert, lambda c: _float_op_names(c, job))
+    return content, {
+        "quantizer": quantizer,
         "calibration_images": len(calibration),
         "io": job.spec.int8_io,
         "dense_quantization": job.spec.dense_quantization,
     }
-    floats = _float_op_names(content, job)
-    if floats:
-        job.progress("converting (legacy quantizer)", "int8")
-        retry = convert(new_quantizer=False)
-        if not _float_op_names(retry, job):
-            content, info["quantizer"] = (
-                retry,
-                f"legacy (the MLIR quantizer left float {', '.join(sorted(set(floats)))})",
-            )
-    return content, info
 
 
 EXPORTERS: dict[str, Callable[[Any, Job], tuple[bytes, dict[str, Any]]]] = {
