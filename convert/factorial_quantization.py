@@ -192,6 +192,10 @@ def main(
         if not (out / "summary.json").exists():
             raise FerEdgeError(f"{out}/summary.json: no summary to rewrite; run without --summary-only first")
         previous = json.loads((out / "summary.json").read_text())
+        if "limits_pp" not in previous or any("mcnemar_int8_vs_keras" not in r for r in previous["cells"]):
+            raise FerEdgeError(
+                f"{out}/summary.json: written by an older version of this script; rerun it without --summary-only"
+            )
         commands = previous.get("commands", [previous["command"]])
         write_text(
             out / "summary.md", _summary_md(previous["cells"], "`; `".join(commands), previous["limits_pp"], every_seed)
