@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from fer_edge.cpu import cpu_name, read_cpuinfo, simd_flags
 from fer_edge.evaluation.calibration import Calibration, apply_temperature, calibrate, coverage_curve, ece
 from fer_edge.evaluation.data import EvalData
 from fer_edge.evaluation.models import (
@@ -186,10 +187,12 @@ def evaluate_models(
             rows.append(row)
             group_rows[c.precision] = row
         targets.extend(_targets(members[0].group_name, group_rows, ref))
+    cpuinfo = read_cpuinfo()
     env = {
         "python": platform.python_version(),
         "machine": platform.machine(),
-        "processor": _cpu_name(),
+        "processor": cpu_name(cpuinfo or ""),
+        "simd": " ".join(simd_flags(cpuinfo or "")),
         "tflite_backend": next((v["backend"] for v in latency.values() if "backend" in v), ""),
     }
     return Evaluation(data, rows, targets, env, calibrations, calibration_data, coverage)
@@ -243,13 +246,3 @@ def _targets(name: str, rows: dict[str, EvalRow], ref: Candidate | None) -> list
             }
         )
     return out
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()

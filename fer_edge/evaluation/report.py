@@ -162,7 +162,7 @@ def markdown(ev: Evaluation, command: str, chart: str | None, figures: dict[str,
     out.append(f"Command: `{command}`")
     env = ev.environment
     out.append(
-        f"Machine: {env.get('processor', '?')} ({env.get('machine', '?')}), TFLite backend {env.get('tflite_backend', '?')}, Python {env.get('python', '?')}."
+        f"Machine: {env.get('processor', '?')} ({env.get('machine', '?')}{_simd(env)}), TFLite backend {env.get('tflite_backend', '?')}, Python {env.get('python', '?')}."
     )
     out += ["", "## Results", ""]
     out.append(
@@ -397,3 +397,10 @@ def _write_report_files(ev: Evaluation, folder: Path, command: str, pd: Any) -> 
     (folder / "report.json").write_text(json.dumps(payload, indent=2) + "\n")
     written.append("report.json")
     return written
+
+
+def _simd(env: dict[str, str]) -> str:
+    """``, SIMD avx2 avx512f`` (the extensions timings depend on); empty for reports without the field."""
+    from fer_edge.cpu import simd_summary
+
+    return f", SIMD {simd_summary(env['simd'].split())}" if "simd" in env else ""

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from fer_edge import __version__
+from fer_edge.cpu import cpu_name, simd_flags, simd_summary
 from fer_edge.errors import FerEdgeError
 from fer_edge.records import Record
 from fer_edge.runtime.interpreter import TfliteModel
@@ -31,8 +32,6 @@ from fer_edge.runtime.scenes import generated_frames
 from fer_edge.runtime.timing import BUDGET_MS
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
-#: ARM "CPU part" codes of the boards fer-edge targets (from /proc/cpuinfo).
-ARM_PARTS = {"0xd03": "Cortex-A53", "0xd04": "Cortex-A35", "0xd08": "Cortex-A72", "0xd0b": "Cortex-A76"}
 #: int8 counts as "not faster" unless its median beats the best float model's by this fraction.
 NOT_FASTER_MARGIN = 0.05
 
@@ -53,14 +52,16 @@ def board_model() -> str | None:
 
 
 def cpu_description() -> str:
-    info = _read("/proc/cpuinfo") or ""
-    m = re.search(r"^model name\s*:\s*(.+)$", info, re.M)
-    if m:
-        return m.group(1).strip()
-    parts = sorted(set(re.findall(r"^CPU part\s*:\s*(\S+)$", info, re.M)))
-    if parts:
-        return ", ".join(ARM_PARTS.get(p, f"ARM part {p}") for p in parts)
-    return platform.processor() or platform.machine()
+    return cpu_name(_read("/proc/cpuinfo") or "")
+
+
+def cpu_simd() -> list[str]:
+    return simd_flags(_read("/proc/cpuinfo") or "")
+
+
+def _simd(sysi: dict[str, Any]) -> str:
+    """`` (SIMD avx2 avx512f)``, empty for a report saved before the field existed."""
+    return f" (SIMD {simd_summary(sysi['cpu_simd'])})" if sysi.get("cpu_simd") is not None else ""
 
 
 def os_description() -> str:
@@ -82,6 +83,7 @@ def system_info() -> dict[str, Any]:
     return {
         "board": board_model(),
         "cpu": cpu_description(),
+        "cpu_simd": cpu_simd(),
         "cores": os.cpu_count(),
         "cpu_max_mhz": int(max_khz) // 1000 if max_khz and max_khz.isdigit() else None,
         "machine": platform.machine(),
@@ -370,7 +372,7 @@ def format_report(bench: BenchReport) -> str:
     report = bench.to_dict()
     sysi = report["system"]
     lines = [
-        f"device: {sysi['board'] or 'unknown board'} | {sysi['cpu']} x{sysi['cores']} | {sysi['os']} "
+        f"device: {sysi['board'] or 'unknown board'} | {sysi['cpu']} x{sysi['cores']}{_simd(sysi)} | {sysi['os']} "
         f"({sysi['userland_bits']}-bit) | Python {sysi['python']}",
         f"interpreter: {report['interpreter']['backend']} {report['interpreter']['version']}, "
         f"{report['threads']} thread(s); budget {report['budget_ms']:.1f} ms per frame (30 FPS)",

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from fer_edge.atomic import atomic_path
+from fer_edge.cpu import cpu_description
 from fer_edge.data import FerDataset
 from fer_edge.data.audit import pixel_groups
 from fer_edge.data.splits import SPLIT_METHODS, Split, split_dataset
@@ -62,32 +63,6 @@ def _versions() -> dict[str, str]:
 THREAD_ENV = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
 
 
-#: CPU flag prefixes that pick oneDNN's kernels: two machines that differ in them can train a seed differently.
-SIMD_PREFIXES = ("sse4", "avx", "fma", "amx", "f16c")
-
-
-def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any] | None:
-    """The CPU's model name and its SIMD flags (Linux), None where /proc/cpuinfo is not readable.
-
-    oneDNN picks its kernels by these flags, and other kernels round differently: a seed retrained on
-    another CPU need not reproduce its run (the factorial's CNN-LSTM seeds did not; its CNN seeds did).
-    """
-    try:
-        text = cpuinfo.read_text()
-    except OSError:
-        return None
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip() not in fields:
-            fields[key.strip()] = value.strip()
-    flags = fields.get("flags", "").split()
-    return {
-        "model_name": fields.get("model name"),
-        "simd_flags": sorted(f for f in flags if f.startswith(SIMD_PREFIXES)),
-    }
-
-
 def _machine() -> dict[str, Any]:
     """Where a run ran, so timings quoted from it can be checked (load averages at start show contention)."""
     import os
@@ -97,7 +72,7 @@ def _machine() -> dict[str, Any]:
         "machine": platform.machine(),
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
-        "cpu": cpu_description(),
+        "cpu": cpu_description(),  # oneDNN picks kernels by its SIMD flags: a seed may differ on another CPU
         "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         # thread settings change float rounding (and so a seed's exact result) and the seconds per epoch
         "thread_env": {k: os.environ[k] for k in THREAD_ENV if k in os.environ},

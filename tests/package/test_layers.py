@@ -15,6 +15,7 @@ RANK = {
     "atomic": 1,
     "records": 1,
     "quiet_tf": 1,
+    "cpu": 1,
     "metrics": 2,
     "model_card": 2,
     "data": 3,
