@@ -40,3 +40,25 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict[str, A
         "roc_auc": auc,
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=list(range(NUM_CLASSES))).tolist(),
     }
+
+
+def wilson_interval(correct: int, n: int) -> tuple[float, float]:
+    """95 % Wilson interval of a proportion of ``correct`` in ``n`` (an accuracy on ``n`` images)."""
+    from scipy.stats import binomtest
+
+    ci = binomtest(int(correct), int(n)).proportion_ci(0.95, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def mcnemar_exact(a_right: np.ndarray, b_right: np.ndarray) -> tuple[int, int, float]:
+    """Exact McNemar test of two classifiers on the same images: (only A right, only B right, p).
+
+    Only the images one gets right and the other wrong count; under "equally accurate" each is a
+    fair coin, so p is the two-sided binomial test of one count in their sum (1.0 when both are 0).
+    """
+    from scipy.stats import binomtest
+
+    a_right, b_right = np.asarray(a_right, bool), np.asarray(b_right, bool)
+    only_a, only_b = int((a_right & ~b_right).sum()), int((b_right & ~a_right).sum())
+    p = float(binomtest(only_b, only_a + only_b).pvalue) if only_a + only_b else 1.0
+    return only_a, only_b, p

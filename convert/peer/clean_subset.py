@@ -35,10 +35,12 @@ from convert.peer.compare import (  # noqa: E402
     peer_preprocess,
     score_peer_keras,
     score_tflite,
+    vs_first,
 )
 from fer_edge.atomic import write_text  # noqa: E402
 from fer_edge.data import FerDataset, load_dataset  # noqa: E402
 from fer_edge.errors import FerEdgeError  # noqa: E402
+from fer_edge.metrics import wilson_interval  # noqa: E402
 
 SUBSETS = (
     ("all", "all PrivateTest images"),
@@ -49,26 +51,20 @@ SUBSETS = (
 
 def subset_scores(correct: dict[str, np.ndarray], masks: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """Per model and subset: accuracy, Wilson interval, and McNemar against the first model on that subset."""
-    from scipy.stats import binomtest
-
     first = next(iter(correct))
     rows = []
     for name, right in correct.items():
         for subset, mask in masks.items():
-            r, f = right[mask], correct[first][mask]
-            ci = binomtest(int(r.sum()), len(r)).proportion_ci(0.95, method="wilson")
+            r = right[mask]
             row: dict[str, Any] = {
                 "model": name,
                 "subset": subset,
                 "n": int(mask.sum()),
                 "accuracy": float(r.mean()),
-                "ci95": [float(ci.low), float(ci.high)],
+                "ci95": list(wilson_interval(int(r.sum()), len(r))),
             }
             if name != first:
-                only_first, only_this = int((f & ~r).sum()), int((r & ~f).sum())
-                row["vs_first"] = {"only_first_right": only_first, "only_this_right": only_this}
-                if only_first + only_this:
-                    row["vs_first"]["mcnemar_exact_p"] = float(binomtest(only_this, only_first + only_this).pvalue)
+                row["vs_first"] = vs_first(correct[first][mask], r)
             rows.append(row)
     return rows
 

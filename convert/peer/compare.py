@@ -40,7 +40,7 @@ from fer_edge.atomic import write_text  # noqa: E402
 from fer_edge.convert.keras_file import file_sha256  # noqa: E402
 from fer_edge.data import load_dataset  # noqa: E402
 from fer_edge.errors import FerEdgeError  # noqa: E402
-from fer_edge.metrics import classification_metrics  # noqa: E402
+from fer_edge.metrics import classification_metrics, mcnemar_exact, wilson_interval  # noqa: E402
 from fer_edge.model_card import ModelCard  # noqa: E402
 from fer_edge.runtime.interpreter import TfliteModel  # noqa: E402
 from fer_edge.runtime.model_file import time_invokes, to_channels  # noqa: E402
@@ -105,13 +105,10 @@ def tflite_probs(path: Path, x: np.ndarray) -> tuple[np.ndarray, TfliteModel]:
 
 def scores(y: np.ndarray, probs: np.ndarray, clean: np.ndarray) -> dict[str, Any]:
     """classification_metrics on all images, plus accuracy on those without a pixel copy in Training."""
-    from scipy.stats import binomtest
-
     correct = probs.argmax(axis=1) == y
-    ci = binomtest(int(correct.sum()), len(y)).proportion_ci(0.95, method="wilson")
     return {
         **classification_metrics(y, probs),
-        "accuracy_ci95": [float(ci.low), float(ci.high)],
+        "accuracy_ci95": list(wilson_interval(int(correct.sum()), len(y))),
         "correct": correct,
         "leak_free_accuracy": float(correct[clean].mean()),
         "leak_free_n": int(clean.sum()),
@@ -167,15 +164,18 @@ def paired_vs_first(rows: list[dict[str, Any]]) -> None:
     accurate" each such image is a fair coin, so p = two-sided binomial test of b in b + c.
     Pops each row's per-image ``correct`` vector (not kept in results.json).
     """
-    from scipy.stats import binomtest
-
     first = rows[0]["correct"]
     for r in rows:
-        correct = r.pop("correct")
-        only_first, only_this = int((first & ~correct).sum()), int((correct & ~first).sum())
-        r["vs_first"] = {"only_first_right": only_first, "only_this_right": only_this}
-        if r is not rows[0] and only_first + only_this:
-            r["vs_first"]["mcnemar_exact_p"] = float(binomtest(only_this, only_first + only_this).pvalue)
+        r["vs_first"] = vs_first(first, r.pop("correct"), r is not rows[0])
+
+
+def vs_first(first: np.ndarray, right: np.ndarray, test: bool = True) -> dict[str, Any]:
+    """Images only the first model or only this one gets right, and (``test`` and any of them) McNemar's p."""
+    only_first, only_this, p = mcnemar_exact(first, right)
+    out: dict[str, Any] = {"only_first_right": only_first, "only_this_right": only_this}
+    if test and only_first + only_this:
+        out["mcnemar_exact_p"] = p
+    return out
 
 
 def table(rows: list[dict[str, Any]]) -> Any:

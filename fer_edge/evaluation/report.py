@@ -63,10 +63,9 @@ def wilson_interval(accuracy: float | None, n: int) -> tuple[float, float] | Non
     """95 % Wilson interval of an accuracy measured on ``n`` images (None when there is none)."""
     if accuracy is None or n == 0:
         return None
-    from scipy.stats import binomtest
+    from fer_edge.metrics import wilson_interval as wilson
 
-    ci = binomtest(round(accuracy * n), n).proportion_ci(0.95, method="wilson")
-    return float(ci.low), float(ci.high)
+    return wilson(round(accuracy * n), n)
 
 
 def _with_ci(accuracy: float | None, n: int) -> str:

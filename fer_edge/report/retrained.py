@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fer_edge.metrics import mcnemar_exact
 from fer_edge.report.stats import t_interval
 from fer_edge.training.factorial import RUNS, Experiment, cell_name
 
@@ -36,14 +37,6 @@ def _predictions(results_dir: Path, cell: str, seed: int) -> dict[str, np.ndarra
         return None
     with np.load(path) as z:
         return {k: z[k] for k in z.files}
-
-
-def _mcnemar_p(a_right: np.ndarray, b_right: np.ndarray) -> float:
-    from statsmodels.stats.contingency_tables import mcnemar
-
-    table = [[int((a_right & b_right).sum()), int((a_right & ~b_right).sum())],
-             [int((~a_right & b_right).sum()), int((~a_right & ~b_right).sum())]]  # fmt: skip
-    return float(mcnemar(table, exact=True).pvalue)
 
 
 def paired_seed(random: dict[str, np.ndarray], grouped: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -64,7 +57,7 @@ def paired_seed(random: dict[str, np.ndarray], grouped: dict[str, np.ndarray]) -
         out[f"random_{part}"] = 100 * float(right_r[mask].mean()) if mask.any() else np.nan
         out[f"grouped_{part}"] = 100 * float(right_g[mask].mean()) if mask.any() else np.nan
         out[f"difference_{part}"] = out[f"random_{part}"] - out[f"grouped_{part}"]
-    out["mcnemar_p_all"] = _mcnemar_p(right_r, right_g)
+    out["mcnemar_p_all"] = mcnemar_exact(right_r, right_g)[2]
     return out
 
 
