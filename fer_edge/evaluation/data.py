@@ -22,6 +22,13 @@ SKIP_WORDS = ("skip", "none", "-", "ignore")
 EVAL_SPLITS = ("train", "val", "test")
 
 
+#: What counts as a copy of a scored image, per ``EvalData.leak_kind`` (the reports' wording).
+LEAK_METHODS = {
+    "exact": "exact pixel copy (identical 48x48 pixel bytes)",
+    "near": "exact copy or near duplicate (64-bit pHash within 4 bits, joined transitively)",
+}
+
+
 @dataclass(frozen=True)
 class EvalData:
     """``dataset`` is what is scored; ``leaked`` flags its images with an exact copy in ``train_source``."""
@@ -35,6 +42,11 @@ class EvalData:
     train_source: str = ""
     notes: list[str] = field(default_factory=list)
     leak_kind: str = "exact"  # exact pixel copies, or "near": exact copies and near duplicates
+
+    @property
+    def leakage_free_count(self) -> int:
+        """Images without a copy in ``train_source`` (0 when leakage was not checked)."""
+        return 0 if self.leaked is None else len(self.leaked) - int(self.leaked.sum())
 
 
 def parse_label_map(items: Sequence[str]) -> dict[str, str | None]:

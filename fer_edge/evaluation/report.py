@@ -10,6 +10,7 @@ import numpy as np
 
 from fer_edge.atomic import check_destination, check_writable
 from fer_edge.errors import FerEdgeError
+from fer_edge.evaluation.data import LEAK_METHODS
 from fer_edge.evaluation.evaluate import COVERAGE_TABLE, Evaluation
 from fer_edge.evaluation.rows import EvalRow
 from fer_edge.labels import EMOTIONS
@@ -47,13 +48,8 @@ def _leakage(ev: Evaluation) -> str:
     if d.leaked is None:
         return "Leakage: not checked (" + "; ".join(d.notes or ["no training data"]) + ")."
     k, n = int(d.leaked.sum()), len(d.leaked)
-    what = (
-        "an exact pixel copy (identical 48x48 pixel bytes)"
-        if d.leak_kind == "exact"
-        else "an exact copy or a near duplicate (64-bit pHash within 4 bits, joined transitively)"
-    )
     return (
-        f"Leakage: {k:,} of {n:,} evaluation images ({k / max(n, 1):.1%}) have {what} in the "
+        f"Leakage: {k:,} of {n:,} evaluation images ({k / max(n, 1):.1%}) have an {LEAK_METHODS[d.leak_kind]} in the "
         f"images the model saw ({d.train_source}). The table gives accuracy on the full "
         f"split and on its {n - k:,} leakage-free images."
     )
@@ -169,8 +165,7 @@ def markdown(ev: Evaluation, command: str, chart: str | None, figures: dict[str,
         "single-image invokes on one thread (TFLite), the files timed in interleaved rounds on a shared CPU."
     )
     out.append("")
-    n_all = len(ev.data.dataset)
-    n_clean = n_all - int(ev.data.leaked.sum()) if ev.data.leaked is not None else 0
+    n_all, n_clean = len(ev.data.dataset), ev.data.leakage_free_count
     headers = [
         "model",
         "precision",
@@ -358,9 +353,7 @@ def _write_report_files(ev: Evaluation, folder: Path, command: str, pd: Any) -> 
             else {
                 "train_source": d.train_source,
                 "images_with_copy_in_train": int(d.leaked.sum()),
-                "method": "exact pixel copy (identical 48x48 bytes)"
-                if d.leak_kind == "exact"
-                else "exact copy or near duplicate (64-bit pHash within 4 bits, joined transitively)",
+                "method": LEAK_METHODS[d.leak_kind],
             },
             "notes": d.notes,
         },
@@ -369,9 +362,7 @@ def _write_report_files(ev: Evaluation, folder: Path, command: str, pd: Any) -> 
         "accuracy_wilson_95": {
             f"{r.model} {r.precision}": {
                 "all": wilson_interval(r.accuracy, len(d.dataset)),
-                "leakage_free": wilson_interval(
-                    r.accuracy_leakage_free, len(d.dataset) - int(d.leaked.sum()) if d.leaked is not None else 0
-                ),
+                "leakage_free": wilson_interval(r.accuracy_leakage_free, d.leakage_free_count),
             }
             for r in ev.rows
         },

@@ -55,10 +55,6 @@ def cpu_description() -> str:
     return cpu_name(_read("/proc/cpuinfo") or "")
 
 
-def cpu_simd() -> list[str]:
-    return simd_flags(_read("/proc/cpuinfo") or "")
-
-
 def _simd(sysi: dict[str, Any]) -> str:
     """`` (SIMD avx2 avx512f)``, empty for a report saved before the field existed."""
     return f" (SIMD {simd_summary(sysi['cpu_simd'])})" if sysi.get("cpu_simd") is not None else ""
@@ -80,10 +76,11 @@ def cpu_temperature_c() -> float | None:
 
 def system_info() -> dict[str, Any]:
     max_khz = _read("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+    cpuinfo = _read("/proc/cpuinfo") or ""
     return {
         "board": board_model(),
-        "cpu": cpu_description(),
-        "cpu_simd": cpu_simd(),
+        "cpu": cpu_name(cpuinfo),
+        "cpu_simd": simd_flags(cpuinfo),
         "cores": os.cpu_count(),
         "cpu_max_mhz": int(max_khz) // 1000 if max_khz and max_khz.isdigit() else None,
         "machine": platform.machine(),

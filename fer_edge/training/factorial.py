@@ -249,7 +249,7 @@ def _clean_partial(out: Path) -> list[Path]:
     removed = []
     for p in (Path(out) / RUNS).glob("*/.seed*.tmp"):
         seed = p.name[len(".seed") :].split(".", 1)[0]
-        if _pid_alive(p.parent / f".seed{seed}.lock"):
+        if seed.isdigit() and _pid_alive(_lock_path(out, p.parent.name, int(seed))):
             continue
         shutil.rmtree(p, ignore_errors=True)
         removed.append(p)
