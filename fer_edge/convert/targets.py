@@ -216,10 +216,9 @@ def integer_conversion(
     for attempt in range(1, attempts + 1):
         content = convert(True)
         found = float_ops(content)
-        if not found and not floats:
-            return content, "mlir"
         if not found:
-            return content, f"mlir (run {attempt} of {attempts}; the earlier left float {_names(floats)})"
+            retried = f" (run {attempt} of {attempts}; the earlier left float {_names(floats)})" if floats else ""
+            return content, "mlir" + retried
         first, floats = first or content, floats or found
     legacy = convert(False)
     if not float_ops(legacy):
@@ -245,7 +244,8 @@ def export_int8(model: Any, job: Job) -> tuple[bytes, dict[str, Any]]:
             yield [calibration[i : i + 1]]
 
     def convert(new_quantizer: bool) -> bytes:
-        job.progress("converting" if new_quantizer else "converting (legacy quantizer)", "int8")
+        if not new_quantizer:  # _export announced the (first) MLIR run
+            job.progress("converting (legacy quantizer)", "int8")
         conv = _converter(model)
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = representative
